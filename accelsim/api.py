@@ -1,0 +1,60 @@
+"""The Python API: the same operations as the command line, returning DataFrames.
+
+>>> import accelsim
+>>> df = accelsim.simulate("ideal", "gemm:64x32x128", pattern="unstructured", density=0.5)
+>>> df[["layer", "cycles", "energy_pj"]]          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import pandas as pd
+
+from .arch import ArchConfig, get_model, load_arch
+from .errors import AccelsimError
+from .results import finish, network_totals, to_frame
+from .traces import Trace, load_trace, make_trace
+from .workload import Workload, load_workload
+
+
+def build_trace(workload: str | Workload | None = None, trace: str | os.PathLike | Trace | None = None, *,
+                layers: list[str] | None = None, pattern: str = "unstructured", density: float | None = None,
+                profile: str | None = None, act_density: float | None = None, seed: int = 0,
+                clustered: bool = False) -> Trace:
+    """A trace from a file (checked against *workload* if given) or made from *workload*."""
+    if isinstance(trace, Trace):
+        return trace.select(layers)
+    wl = load_workload(workload) if workload is not None else None
+    if trace is not None:
+        return load_trace(trace, wl.select(layers) if wl else None).select(None if wl else layers)
+    if wl is None:
+        raise AccelsimError("give a workload or a trace")
+    return make_trace(wl, pattern, density=density, profile=profile, act_density=act_density, seed=seed,
+                      layers=layers, clustered=clustered)
+
+
+def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Schema rows for every layer of *trace* on *arch*."""
+    model = get_model(arch.model)()
+    rows = []
+    for lt in trace.layers:
+        if progress:
+            progress(lt.name)
+        res = model.simulate(lt, arch.params)
+        rows.append(finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=arch.energy))
+    return rows
+
+
+def simulate(arch: str | ArchConfig, workload: str | Workload | None = None, *, trace=None,
+             overrides: dict | None = None, layers: list[str] | None = None, pattern: str = "unstructured",
+             density: float | None = None, profile: str | None = None, act_density: float | None = None,
+             seed: int = 0, clustered: bool = False, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Run *arch* on a workload (or a trace) and return one row per layer (the result schema)."""
+    cfg = load_arch(arch, overrides)
+    tr = build_trace(workload, trace, layers=layers, pattern=pattern, density=density, profile=profile,
+                     act_density=act_density, seed=seed, clustered=clustered)
+    return to_frame(simulate_trace(cfg, tr, progress))
+
+
+__all__ = ["build_trace", "simulate", "simulate_trace", "network_totals"]

@@ -1,0 +1,127 @@
+"""The model contract and the registry; arch configs from YAML.
+
+A model is a registered :class:`ArchModel` subclass with a ``Params``
+dataclass (the YAML ``params:``) and ``simulate(layer_trace, params) ->
+LayerResult``. It is pure: no files, no printing, same trace and params give
+the same numbers. An arch config (``arch_configs/NAME.yaml``) names the model,
+its params and its energy table::
+
+    model: eie
+    description: "EIE as published: 64 PEs, 45 nm"
+    source: "Han et al., ISCA 2016"
+    params: {pes: 64, fifo_depth: 8}
+    energy: horowitz_45nm            # or a path, or {table: ..., node_nm: 16}
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..config import build_dataclass, check_keys, expect_mapping, load_yaml
+from ..energy import EnergyTable, load_table
+from ..errors import AccelsimError, ConfigError
+from ..paths import ARCH_DIR, resolve, shipped
+from ..results import LayerResult
+
+
+class ArchModel:
+    """Base class of accelerator models."""
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Params: ClassVar[type] = object
+
+    def simulate(self, lt, p) -> LayerResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[ArchModel]] = {}
+
+
+def register(cls: type[ArchModel]) -> type[ArchModel]:
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_model(name: str) -> type[ArchModel]:
+    from . import _discover
+    _discover()
+    if name not in _REGISTRY:
+        raise AccelsimError(f"unknown model '{name}' (models: {', '.join(sorted(_REGISTRY))})")
+    return _REGISTRY[name]
+
+
+def list_models() -> dict[str, str]:
+    from . import _discover
+    _discover()
+    return {n: c.description for n, c in sorted(_REGISTRY.items())}
+
+
+@dataclass
+class ArchConfig:
+    name: str
+    model: str
+    params: Any
+    energy: EnergyTable
+    description: str = ""
+    source: str = ""
+    path: Path | None = None
+    raw: dict = field(default_factory=dict)
+
+    def simulate(self, lt) -> LayerResult:
+        return get_model(self.model)().simulate(lt, self.params)
+
+    def with_params(self, **overrides) -> "ArchConfig":
+        merged = {**dataclasses.asdict(self.params), **overrides}
+        params = build_dataclass(get_model(self.model).Params, merged, "params")
+        return dataclasses.replace(self, params=params)
+
+    def params_dict(self) -> dict:
+        return dataclasses.asdict(self.params)
+
+
+_CONFIG_KEYS = {"model", "description", "source", "params", "energy", "name", "notes"}
+
+
+def arch_from_dict(data, name: str, overrides: dict | None = None, base_dir: Path | None = None) -> ArchConfig:
+    data = expect_mapping(data, name)
+    check_keys(data, _CONFIG_KEYS, "")
+    model = data.get("model")
+    if not isinstance(model, str):
+        raise ConfigError(f"arch config '{name}': 'model' is required (models: {', '.join(list_models())})")
+    cls = get_model(model)
+    params_raw = dict(expect_mapping(data.get("params"), "params"))
+    params_raw.update(overrides or {})
+    params = build_dataclass(cls.Params, params_raw, "params")
+    energy = load_table(data.get("energy"), base_dir)
+    return ArchConfig(name=str(data.get("name", name)), model=model, params=params, energy=energy,
+                      description=str(data.get("description", "")), source=str(data.get("source", "")),
+                      raw=data)
+
+
+def load_arch(name_or_path: str | ArchConfig, overrides: dict | None = None) -> ArchConfig:
+    """A shipped arch config by name, or a YAML file; *overrides* replace ``params:`` keys."""
+    if isinstance(name_or_path, ArchConfig):
+        return name_or_path.with_params(**overrides) if overrides else name_or_path
+    s = str(name_or_path)
+    try:
+        path = resolve(s, ARCH_DIR, "arch")
+    except AccelsimError:
+        from . import _discover
+        _discover()
+        if s in _REGISTRY:   # a bare model name runs with its default params
+            return arch_from_dict({"model": s}, s, overrides)
+        raise
+    try:
+        cfg = arch_from_dict(load_yaml(path), path.stem, overrides, path.parent)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    cfg.path = path
+    return cfg
+
+
+def list_archs() -> list[str]:
+    return shipped(ARCH_DIR)

@@ -1,0 +1,299 @@
+"""The command line: a thin front over the Python API.
+
+Every user error prints one line on standard error and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import AccelsimError
+
+RUN_COLUMNS = ["layer", "op", "M", "N", "K", "weight_density", "act_density", "cycles", "stall_cycles",
+               "latency_s", "energy_pj", "utilization", "load_balance"]
+
+
+class ArgError(AccelsimError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would exit 2 with usage; keep it to one line
+        raise ArgError(f"{self.prog}: {message}")
+
+
+def _density(text: str) -> float:
+    from .workload import check_density
+    try:
+        v = float(text)
+    except ValueError:
+        raise ArgError(f"density must be a number, got {text!r}") from None
+    return check_density(v)
+
+
+def _layers(text: str | None):
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def _add_trace_args(p: argparse.ArgumentParser, workload_required: bool = False) -> None:
+    p.add_argument("--workload", "-w", required=workload_required,
+                   help="shipped name, YAML file, or gemm:MxNxK")
+    p.add_argument("--trace", help="a .npz trace to use instead of a synthetic one")
+    p.add_argument("--layers", help="comma-separated layer names")
+    p.add_argument("--pattern", default="unstructured", help="unstructured|random|block:BHxBW|nm:N:M|channel|balanced:G|dense")
+    p.add_argument("--density", type=_density, help="weight density to keep, in (0, 1]")
+    p.add_argument("--profile", help="a named density profile of the workload (e.g. han2015), uniform or erk")
+    p.add_argument("--act-density", type=_density, help="input activation density, in (0, 1]")
+    p.add_argument("--clustered", action="store_true", help="spatially clustered activation zeros")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _trace_from(args):
+    from .api import build_trace
+    if args.seed < 0:
+        raise ArgError("--seed must be >= 0")
+    if not args.workload and not args.trace:
+        raise ArgError("give --workload or --trace")
+    return build_trace(args.workload, args.trace, layers=_layers(args.layers), pattern=args.pattern,
+                       density=args.density, profile=args.profile, act_density=args.act_density, seed=args.seed,
+                       clustered=args.clustered)
+
+
+def _emit(df, args, columns) -> None:
+    from .io import rows_json, write_frame
+    from .table import render
+    if getattr(args, "output", None):
+        path = write_frame(df, args.output)
+        print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(rows_json(df) + "\n")
+    elif not getattr(args, "output", None):
+        print(render(df, columns))
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+
+def cmd_list(args) -> None:
+    from . import list_archs, list_formats, list_models, list_workloads
+    from .traces import PATTERNS
+    if args.what == "archs":
+        from .arch import load_arch
+        for name in list_archs():
+            cfg = load_arch(name)
+            print(f"{name:20s} {cfg.model:18s} {cfg.description}")
+        print("\nmodels: " + ", ".join(list_models()))
+    elif args.what == "models":
+        for n, d in list_models().items():
+            print(f"{n:20s} {d}")
+    elif args.what == "workloads":
+        from .workload import load_workload
+        for n in list_workloads():
+            wl = load_workload(n)
+            print(f"{n:16s} {len(wl.layers):4d} layers  {wl.total_weights / 1e6:9.2f} M weights  "
+                  f"{wl.total_macs / 1e9:8.3f} G MACs  profiles: {', '.join(wl.profile_names())}")
+    elif args.what == "formats":
+        for n, d in list_formats().items():
+            print(f"{n:20s} {d}")
+    else:
+        for n, d in PATTERNS.items():
+            print(f"{n:20s} {d}")
+
+
+def cmd_run(args) -> None:
+    from .api import simulate_trace
+    from .arch import load_arch
+    from .config import parse_overrides
+    from .progress import Progress
+    from .results import network_totals, to_frame
+    from .table import render
+    cfg = load_arch(args.arch, parse_overrides(args.set))
+    tr = _trace_from(args)
+    with Progress(len(tr), f"{cfg.name}") as bar:
+        rows = simulate_trace(cfg, tr, progress=lambda name: bar.update(1, name))
+    df = to_frame(rows)
+    extra = [c for c in df.columns if c not in RUN_COLUMNS and c in (args.columns or "").split(",")]
+    _emit(df, args, RUN_COLUMNS + extra)
+    if not args.json and not args.output:
+        tot = network_totals(df)
+        print()
+        print(render(tot, ["config", "workload", "layers", "cycles", "latency_s", "energy_pj", "macs_dense",
+                           "macs_performed", "dram_bytes", "load_balance"]))
+
+
+def cmd_trace(args) -> None:
+    from .traces import detect_pattern, load_trace, save_trace
+    if args.action == "make":
+        if not args.output:
+            raise ArgError("trace make needs -o FILE.npz")
+        tr = _trace_from(args)
+        path = save_trace(tr, args.output)
+        print(f"wrote {len(tr)} layers to {path}", file=sys.stderr)
+    elif args.action == "inspect":
+        from .table import render
+        import pandas as pd
+        from .workload import load_workload
+        wl = load_workload(args.workload) if args.workload else None
+        tr = load_trace(args.file, wl)
+        rows = [{"layer": lt.name, "op": lt.layer.op, "weight": "x".join(map(str, lt.weight.shape)),
+                 "input": "x".join(map(str, lt.input.shape)), "weight_density": lt.weight_density,
+                 "act_density": lt.act_density, "pattern": detect_pattern(lt.weight)} for lt in tr.layers]
+        df = pd.DataFrame(rows)
+        if args.json:
+            from .io import rows_json
+            print(rows_json(df))
+        else:
+            print(f"trace of '{tr.workload}': " + ", ".join(f"{k}={v}" for k, v in tr.provenance.items() if v is not None))
+            print(render(df))
+    else:
+        from .traces import capture
+        capture.cli(args)
+
+
+def cmd_formats(args) -> None:
+    from .formats.compare import cli as formats_cli
+    formats_cli(args)
+
+
+def cmd_sweep(args) -> None:
+    from .sweep.cli import cli as sweep_cli
+    sweep_cli(args)
+
+
+def cmd_plot(args) -> None:
+    from .report.cli import plot_cli
+    plot_cli(args)
+
+
+def cmd_report(args) -> None:
+    from .report.cli import report_cli
+    report_cli(args)
+
+
+def cmd_demo(args) -> None:
+    from .report.demo import demo_cli
+    demo_cli(args)
+
+
+def cmd_validate(args) -> None:
+    from .validate import cli as validate_cli
+    validate_cli(args)
+
+
+def cmd_bench(args) -> None:
+    from .bench import cli as bench_cli
+    bench_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="accelsim", description="Cycle-approximate simulator and co-design kit for sparse DNN accelerators")
+    p.add_argument("--version", action="version", version=f"accelsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("list", help="list shipped archs, models, workloads, formats or patterns")
+    s.add_argument("what", choices=["archs", "models", "workloads", "formats", "patterns"])
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("run", help="simulate a workload or trace on one architecture")
+    s.add_argument("--arch", "-a", required=True, help="shipped config name, model name, or YAML file")
+    _add_trace_args(s)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params: key of the arch config")
+    s.add_argument("--json", action="store_true", help="print only a JSON list of result rows")
+    s.add_argument("-o", "--output", help="write rows to .csv, .parquet or .json")
+    s.add_argument("--columns", help="extra model columns to show in the table (comma-separated)")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("trace", help="make, inspect or capture traces")
+    tsub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    t = tsub.add_parser("make", help="a synthetic pruned trace of a workload")
+    _add_trace_args(t, workload_required=True)
+    t.add_argument("-o", "--output", required=True)
+    t.set_defaults(fn=cmd_trace)
+    t = tsub.add_parser("inspect", help="per-layer shapes, densities and patterns of a trace")
+    t.add_argument("file")
+    t.add_argument("--workload", "-w")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(fn=cmd_trace)
+    t = tsub.add_parser("capture", help="a trace from a real model's weights and activations")
+    t.add_argument("--model", required=True)
+    t.add_argument("--pattern", default="dense")
+    t.add_argument("--density", type=_density)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("-o", "--output", required=True)
+    t.set_defaults(fn=cmd_trace)
+
+    s = sub.add_parser("formats", help="compare sparse formats per layer, or for a shape and densities")
+    _add_trace_args(s)
+    s.add_argument("--shape", help="ROWSxCOLS: compare formats on random tensors of this shape")
+    s.add_argument("--densities", help="comma-separated densities for --shape")
+    s.add_argument("--value-bits", type=int, default=16)
+    s.add_argument("--formats", help="comma-separated format names (default: all)")
+    s.add_argument("--analytic", action="store_true", help="expected sizes for uniform random sparsity")
+    s.add_argument("--plot", help="write a storage-vs-sparsity plot here (PNG or SVG)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("-o", "--output")
+    s.set_defaults(fn=cmd_formats)
+
+    s = sub.add_parser("sweep", help="run a sweep spec (parallel, resumable)")
+    s.add_argument("spec", nargs="?")
+    s.add_argument("-o", "--output", help="result directory (default reports/sweeps/SPEC)")
+    s.add_argument("--executor", default="processes", help="serial | processes | dask | dask://HOST:PORT")
+    s.add_argument("--workers", type=int)
+    s.add_argument("--status", metavar="DIR", help="report done/failed/remaining points of a sweep directory")
+    s.set_defaults(fn=cmd_sweep)
+
+    s = sub.add_parser("plot", help="co-design plots from a results file or sweep directory")
+    s.add_argument("results")
+    s.add_argument("--kind", default="all")
+    s.add_argument("-o", "--output", help="directory for the images (default reports/plots)")
+    s.set_defaults(fn=cmd_plot)
+
+    s = sub.add_parser("report", help="a self-contained HTML report of a sweep directory or results file")
+    s.add_argument("results")
+    s.add_argument("-o", "--output", help="HTML file (default reports/<name>/report.html)")
+    s.set_defaults(fn=cmd_report)
+
+    s = sub.add_parser("demo", help="the main job: every model on pruned workloads, with the report")
+    s.add_argument("--quick", action="store_true", help="a reduced setting (for tests)")
+    s.add_argument("-o", "--output", help="output directory (default reports/demo)")
+    s.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser("validate", help="published results reproduced, with the error of each")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("-o", "--output", help="directory (default reports/validation)")
+    s.set_defaults(fn=cmd_validate)
+
+    s = sub.add_parser("bench", help="simulator speed and memory, as JSON")
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--repeat", type=int, default=3)
+    s.add_argument("-o", "--output")
+    s.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        args.fn(args)
+        return 0
+    except AccelsimError as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"accelsim: error: {msg}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("accelsim: error: out of memory; select fewer layers (--layers) or a smaller workload", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

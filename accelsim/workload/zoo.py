@@ -1,0 +1,255 @@
+"""Workloads: the YAML zoo, inline GEMMs, and per-layer density profiles.
+
+A workload file lists layers and, optionally, named density profiles::
+
+    name: alexnet
+    source: "Krizhevsky et al., NeurIPS 2012"
+    layers:
+      - {name: conv1, op: conv, C: 3, H: 227, W: 227, M: 96, R: 11, stride: 4}
+      - {name: fc6, op: fc, in: 9216, out: 4096}
+    profiles:
+      han2015: {conv1: 0.84, fc6: 0.09}          # weight density per layer
+      eie: {fc6: {weight: 0.09, act: 0.351}}     # weight and activation density
+    default_profile: han2015
+
+Two profiles are computed for any global density: ``uniform`` (every
+prunable layer at that density) and ``erk`` (RigL's Erdos-Renyi-Kernel
+allocation, Evci et al., ICML 2020, Sec. 3: density proportional to
+``(C + M + R + S) / (C * M * R * S)``, layers that would exceed 1 made dense,
+the first layer kept dense).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..config import check_keys, expect_mapping, load_yaml
+from ..errors import AccelsimError, WorkloadError
+from ..paths import WORKLOAD_DIR, resolve, shipped
+from .layer import OPS, Layer, conv, gemm
+
+_LAYER_KEYS = {
+    "conv": {"name", "op", "C", "H", "W", "M", "R", "S", "stride", "pad", "groups", "count", "prunable", "batch"},
+    "fc": {"name", "op", "in", "out", "N", "count", "prunable", "batch"},
+    "matmul": {"name", "op", "M", "K", "N", "count", "prunable"},
+    "lstm": {"name", "op", "input", "hidden", "steps", "count", "prunable", "batch"},
+}
+_LAYER_KEYS["depthwise"] = _LAYER_KEYS["conv"]
+
+
+@dataclass(frozen=True)
+class Density:
+    """Target densities of one layer: weight, and activation (None: not specified)."""
+    weight: float = 1.0
+    act: float | None = None
+
+
+@dataclass
+class Workload:
+    name: str
+    layers: list[Layer]
+    profiles: dict[str, dict[str, Density]] = field(default_factory=dict)
+    default_profile: str | None = None
+    source: str = ""
+
+    def layer(self, name: str) -> Layer:
+        for lay in self.layers:
+            if lay.name == name:
+                return lay
+        raise WorkloadError(f"workload '{self.name}' has no layer '{name}' "
+                            f"(layers: {', '.join(l.name for l in self.layers[:12])}"
+                            f"{', ...' if len(self.layers) > 12 else ''})")
+
+    def select(self, names: list[str] | None) -> "Workload":
+        if not names:
+            return self
+        return replace(self, layers=[self.layer(n) for n in names])
+
+    @property
+    def total_macs(self) -> int:
+        return sum(l.total_macs for l in self.layers)
+
+    @property
+    def total_weights(self) -> int:
+        """Weights of the layers that have them (activation x activation matmuls have none)."""
+        return sum(l.total_weights for l in self.layers if l.prunable)
+
+    def profile_names(self) -> list[str]:
+        return sorted(self.profiles) + ["uniform", "erk"]
+
+    def densities(self, profile: str | None = None, density: float | None = None) -> dict[str, Density]:
+        """Per-layer target densities.
+
+        *profile* is a named profile of the workload, ``uniform`` or ``erk``;
+        when it is None the workload's default profile is used if
+        *density* is None, else ``uniform``.
+        """
+        if density is not None:
+            check_density(density, "density")
+        if profile is None:
+            profile = "uniform" if density is not None or not self.default_profile else self.default_profile
+        if profile == "uniform":
+            d = 1.0 if density is None else density
+            return {l.name: Density(d if l.prunable else 1.0) for l in self.layers}
+        if profile == "erk":
+            if density is None:
+                raise AccelsimError("profile 'erk' needs a global --density")
+            return erk_densities(self.layers, density)
+        if profile not in self.profiles:
+            raise AccelsimError(f"workload '{self.name}' has no profile '{profile}' "
+                                f"(profiles: {', '.join(self.profile_names())})")
+        prof = self.profiles[profile]
+        return {l.name: prof.get(l.name, Density(1.0)) for l in self.layers}
+
+
+def check_density(d, what: str = "density") -> float:
+    if isinstance(d, bool) or not isinstance(d, (int, float)) or not (0.0 < float(d) <= 1.0):
+        raise AccelsimError(f"{what} must be in (0, 1], got {d!r}")
+    return float(d)
+
+
+def erk_densities(layers: list[Layer], density: float) -> dict[str, Density]:
+    """RigL's ERK allocation at global weight density *density* (first prunable layer dense)."""
+    prunable = [l for l in layers if l.prunable]
+    out = {l.name: Density(1.0) for l in layers}
+    if not prunable:
+        return out
+    total = sum(l.total_weights for l in prunable)
+    budget = density * total
+    dense = {prunable[0].name}
+
+    def raw(l: Layer) -> float:
+        c = l.C // l.groups if l.is_conv else l.K
+        return (c + l.M + l.R + l.S) / (c * l.M * l.R * l.S) if l.is_conv else (l.K + l.M) / (l.K * l.M)
+
+    while True:
+        dense_n = sum(l.total_weights for l in prunable if l.name in dense)
+        rest = [l for l in prunable if l.name not in dense]
+        if not rest:
+            break
+        denom = sum(raw(l) * l.total_weights for l in rest)
+        eps = max(budget - dense_n, 0.0) / denom
+        over = [l for l in rest if eps * raw(l) > 1.0]
+        if not over:
+            for l in rest:
+                out[l.name] = Density(max(min(eps * raw(l), 1.0), 1e-6))
+            break
+        dense.update(l.name for l in over)
+    for n in dense:
+        out[n] = Density(1.0)
+    return out
+
+
+_GEMM_RE = re.compile(r"^gemm:(\d+)x(\d+)x(\d+)$")
+
+
+def parse_layer(spec: dict, where: str, batch: int = 1) -> Layer:
+    spec = expect_mapping(spec, where)
+    op = spec.get("op")
+    if op not in OPS:
+        raise WorkloadError(f"{where}.op: unknown op {op!r} (one of {', '.join(OPS)})")
+    check_keys(spec, _LAYER_KEYS[op], where)
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        raise WorkloadError(f"{where}.name: every layer needs a name")
+    def need(key):
+        if key not in spec:
+            raise WorkloadError(f"{where}.{key}: missing")
+        v = spec[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise WorkloadError(f"{where}.{key}: must be a positive integer, got {v!r}")
+        return v
+    count = spec.get("count", 1)
+    prunable = bool(spec.get("prunable", True))
+    b = spec.get("batch", batch)
+    if op in ("conv", "depthwise"):
+        return conv(name, need("C"), need("H"), need("W"), need("M"), need("R"), spec.get("S"),
+                    stride=spec.get("stride", 1), pad=spec.get("pad", 0), groups=spec.get("groups", 1),
+                    batch=b, count=count, op=op, prunable=prunable)
+    if op == "fc":
+        n = spec.get("N", b)
+        return gemm(name, need("out"), need("in"), n, op="fc", count=count, prunable=prunable, batch=b)
+    if op == "lstm":
+        h = need("hidden")
+        steps = spec.get("steps", 1)
+        # The four gates' weights stacked: W = [W_ih | W_hh] of shape 4H x (I + H) (Hochreiter 1997).
+        return gemm(name, 4 * h, need("input") + h, b * steps, op="lstm", count=count, prunable=prunable,
+                    batch=b)
+    return gemm(name, need("M"), need("K"), need("N"), op="matmul", count=count, prunable=prunable)
+
+
+def _parse_profile(raw, layers: list[Layer], where: str) -> dict[str, Density]:
+    raw = expect_mapping(raw, where)
+    names = {l.name for l in layers}
+    out = {}
+    for lname, v in raw.items():
+        if lname not in names:
+            raise WorkloadError(f"{where}.{lname}: no such layer")
+        if isinstance(v, dict):
+            check_keys(v, {"weight", "act"}, f"{where}.{lname}")
+            w = check_density(v.get("weight", 1.0), f"{where}.{lname}.weight")
+            a = v.get("act")
+            a = None if a is None else check_density(a, f"{where}.{lname}.act")
+            out[lname] = Density(w, a)
+        else:
+            out[lname] = Density(check_density(v, f"{where}.{lname}"))
+    return out
+
+
+def workload_from_dict(data, where: str) -> Workload:
+    data = expect_mapping(data, where)
+    check_keys(data, {"name", "source", "batch", "repeat", "layers", "profiles", "default_profile", "notes"}, "")
+    layers_raw = data.get("layers")
+    if not isinstance(layers_raw, list) or not layers_raw:
+        raise WorkloadError(f"{where}: 'layers' must be a non-empty list")
+    batch = data.get("batch", 1)
+    layers = [parse_layer(s, f"layers[{i}]", batch) for i, s in enumerate(layers_raw)]
+    repeat = data.get("repeat", 1)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise WorkloadError(f"{where}: repeat must be a positive integer, got {repeat!r}")
+    if repeat > 1:  # identical blocks (e.g. BERT's 12 encoder layers): simulate once, count many
+        layers = [replace(l, count=l.count * repeat) for l in layers]
+    seen = set()
+    for l in layers:
+        if l.name in seen:
+            raise WorkloadError(f"{where}: duplicate layer name '{l.name}'")
+        seen.add(l.name)
+    profiles = {k: _parse_profile(v, layers, f"profiles.{k}")
+                for k, v in expect_mapping(data.get("profiles"), "profiles").items()}
+    default = data.get("default_profile")
+    if default is not None and default not in profiles:
+        raise WorkloadError(f"default_profile: no profile named '{default}'")
+    return Workload(name=str(data.get("name", where)), layers=layers, profiles=profiles,
+                    default_profile=default, source=str(data.get("source", "")))
+
+
+def load_workload(name_or_path: str | Workload) -> Workload:
+    """A shipped workload by name, a workload YAML file, or an inline ``gemm:MxNxK``.
+
+    ``gemm:MxNxK`` is one layer with ``W`` of ``M x K`` and ``X`` of ``K x N``.
+    """
+    if isinstance(name_or_path, Workload):
+        return name_or_path
+    s = str(name_or_path)
+    m = _GEMM_RE.match(s)
+    if m:
+        M, N, K = (int(x) for x in m.groups())
+        if min(M, N, K) < 1:
+            raise WorkloadError(f"{s}: every dimension must be >= 1")
+        return Workload(name=s, layers=[gemm("gemm", M, K, N, op="matmul")])
+    if s.startswith("gemm:"):
+        raise WorkloadError(f"'{s}': inline GEMMs are written gemm:MxNxK, e.g. gemm:1024x512x256")
+    try:
+        path = resolve(s, WORKLOAD_DIR, "workload")
+    except AccelsimError as e:
+        raise WorkloadError(str(e)) from None
+    data = load_yaml(path)
+    try:
+        return workload_from_dict(data, str(path))
+    except AccelsimError as e:
+        raise type(e)(f"{path}: {e}") from None
+
+
+def list_workloads() -> list[str]:
+    return shipped(WORKLOAD_DIR)
