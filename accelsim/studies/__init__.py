@@ -1,0 +1,1 @@
+"""Paper studies: one module per study with `run(quick)` and `plot(frames, outdir)`."""

@@ -1,0 +1,1 @@
+"""Published results each model reproduces: one module per model with `cases()`."""
