@@ -1,0 +1,114 @@
+"""The command line: tables, JSON, files, and one clear line with exit 2 for every user error."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from accelsim.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_prints_a_table(capsys):
+    code, out, err = run(capsys, "run", "--arch", "ideal", "--workload", "gemm:64x16x32", "--density", "0.5")
+    assert code == 0 and "cycles" in out and "gemm" in out
+
+
+def test_run_json_is_only_json(capsys):
+    code, out, _ = run(capsys, "run", "--arch", "ideal", "--workload", "alexnet", "--layers", "conv1,fc8",
+                       "--profile", "han2015", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["layer"] for r in rows] == ["conv1", "fc8"]
+    assert rows[1]["weight_density"] == pytest.approx(0.25, abs=1e-4)
+
+
+def test_set_overrides_params(capsys):
+    _, out, _ = run(capsys, "run", "-a", "ideal", "-w", "gemm:64x16x32", "--density", "1", "--json",
+                    "--set", "peak_macs_per_cycle=64", "--set", "dram_bytes_per_cycle=1e6")
+    assert json.loads(out)[0]["cycles"] == 64 * 16 * 32 / 64
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_output_files(capsys, tmp_path, suffix):
+    import accelsim.io
+    p = tmp_path / f"r{suffix}"
+    code, _, err = run(capsys, "run", "-a", "ideal", "-w", "gemm:8x8x8", "-o", str(p))
+    assert code == 0 and p.is_file()
+    assert len(accelsim.io.read_frame(p)) == 1
+
+
+def test_trace_make_and_inspect(capsys, tmp_path):
+    p = tmp_path / "t.npz"
+    code, _, _ = run(capsys, "trace", "make", "--workload", "alexnet", "--layers", "fc7,fc8", "--pattern", "nm:2:4",
+                     "--act-density", "0.5", "--seed", "0", "-o", str(p))
+    assert code == 0 and p.is_file()
+    code, out, _ = run(capsys, "trace", "inspect", str(p), "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["pattern"] for r in rows] == ["nm:2:4", "nm:2:4"]
+    assert rows[0]["act_density"] == pytest.approx(0.5)
+
+
+def test_list(capsys):
+    for what in ("archs", "workloads", "patterns", "formats", "models"):
+        code, out, _ = run(capsys, "list", what)
+        assert code == 0 and out.strip()
+
+
+def _bad_files(tmp_path):
+    (tmp_path / "bad.yaml").write_text("model: ideal\nparams: {x: [1,\n")
+    (tmp_path / "unknown.yaml").write_text("model: ideal\nparams: {pes: 4}\n")
+    np.savez(tmp_path / "evil.npz", **{"fc.weight": np.array([{"a": 1}], dtype=object)})
+    (tmp_path / "corrupt.npz").write_bytes(b"garbage")
+    np.savez(tmp_path / "wrong.npz", **{"gemm.weight": np.ones((3, 3), dtype=np.float32)})
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", "-a", "nonesuch", "-w", "alexnet"], "unknown arch"),
+    (["run", "-a", "ideal", "-w", "nonesuch"], "unknown workload"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--density", "1.5"], "density must be in (0, 1]"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--density", "0"], "density must be in (0, 1]"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--act-density", "-1"], "density must be in (0, 1]"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--pattern", "nm:4:2"], "N <= M"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--pattern", "zigzag"], "unknown pattern"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--layers", "conv9"], "no layer 'conv9'"),
+    (["run", "-a", "ideal", "-w", "alexnet", "--set", "pes=4"], "params.pes"),
+    (["run", "-a", "{tmp}/bad.yaml", "-w", "alexnet"], "malformed YAML"),
+    (["run", "-a", "{tmp}/unknown.yaml", "-w", "alexnet"], "params.pes"),
+    (["run", "-a", "{tmp}/missing.yaml", "-w", "alexnet"], "not found"),
+    (["run", "-a", "ideal", "--trace", "{tmp}/evil.npz"], "pickled"),
+    (["run", "-a", "ideal", "--trace", "{tmp}/corrupt.npz"], "corrupt"),
+    (["run", "-a", "ideal", "-w", "gemm:3x1x4", "--trace", "{tmp}/wrong.npz"], "needs 3x4"),
+    (["run", "-a", "ideal", "-w", "gemm:200000x100000x200000"], "more than"),
+    (["run", "-a", "ideal", "-w", "gemm:12x4"], "gemm:MxNxK"),
+    (["run", "-a", "ideal"], "give --workload or --trace"),
+    (["run", "-a", "ideal", "-w", "alexnet", "-o", "{tmp}/out.txt"], ".csv, .parquet or .json"),
+    (["trace", "inspect", "{tmp}/nothere.npz"], "not found"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_user_errors_exit_2_with_one_line(capsys, tmp_path, argv, needle):
+    _bad_files(tmp_path)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("accelsim: error:") and needle in lines[0], err
+
+
+def test_no_traceback_from_the_real_entry_point(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "accelsim.cli", "run", "-a", "ideal", "-w", "alexnet",
+                        "--density", "1.5"], capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_existing_output_survives_a_failed_run(capsys, tmp_path):
+    p = tmp_path / "r.csv"
+    assert run(capsys, "run", "-a", "ideal", "-w", "gemm:8x8x8", "-o", str(p))[0] == 0
+    before = p.read_text()
+    assert run(capsys, "run", "-a", "ideal", "-w", "alexnet", "--density", "7", "-o", str(p))[0] == 2
+    assert p.read_text() == before

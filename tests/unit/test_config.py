@@ -1,0 +1,61 @@
+"""Arch configs and schema checks: unknown keys name their path, types are checked."""
+import pytest
+
+import accelsim
+from accelsim.arch import list_archs, load_arch
+from accelsim.config import parse_overrides
+from accelsim.errors import AccelsimError, ConfigError
+
+
+def test_every_shipped_arch_config_loads():
+    names = list_archs()
+    assert "ideal" in names
+    for n in names:
+        cfg = load_arch(n)
+        assert cfg.model and cfg.energy is not None
+
+
+def test_unknown_param_names_its_path(tmp_path):
+    p = tmp_path / "a.yaml"
+    p.write_text("model: ideal\nparams: {pes: 4}\n")
+    with pytest.raises(ConfigError, match=r"params\.pes"):
+        load_arch(str(p))
+
+
+def test_overrides_are_typed():
+    cfg = load_arch("ideal", parse_overrides(["peak_macs_per_cycle=16", "freq_hz=5e8"]))
+    assert cfg.params.peak_macs_per_cycle == 16 and cfg.params.freq_hz == 5e8
+    with pytest.raises(ConfigError, match="must be an integer"):
+        load_arch("ideal", parse_overrides(["peak_macs_per_cycle=fast"]))
+    with pytest.raises(ConfigError, match="must be > 0"):
+        load_arch("ideal", {"peak_macs_per_cycle": 0})
+
+
+def test_malformed_yaml(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("model: ideal\nparams: {pes: [1, 2\n")
+    with pytest.raises(ConfigError, match="malformed YAML"):
+        load_arch(str(p))
+
+
+def test_unknown_arch_and_model():
+    with pytest.raises(AccelsimError, match="unknown arch"):
+        load_arch("warp_drive")
+
+
+def test_simulate_returns_schema_rows():
+    df = accelsim.simulate("ideal", "gemm:64x8x32", density=0.5, act_density=0.5)
+    for col in accelsim.SCHEMA:
+        assert col in df.columns
+    row = df.iloc[0]
+    assert row["macs_dense"] == 64 * 8 * 32
+    assert row["latency_s"] == pytest.approx(row["cycles"] / row["freq_hz"])
+    assert row["energy_pj"] == pytest.approx(sum(row[c] for c in df.columns
+                                                 if c.startswith("energy_") and c != "energy_pj"))
+
+
+def test_count_scales_additive_columns():
+    df = accelsim.simulate("ideal", "bert_base", layers=["qk"], seed=0)
+    row = df.iloc[0]
+    assert row["count"] == 144  # 12 heads x 12 layers
+    assert row["macs_dense"] == 144 * 128 * 64 * 128

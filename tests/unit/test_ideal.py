@@ -1,0 +1,35 @@
+"""The ideal roofline: effectual MACs at peak, operands moved once."""
+import math
+
+import numpy as np
+import pytest
+
+import accelsim
+from accelsim.arch import load_arch
+from accelsim.traces import LayerTrace
+from accelsim.workload import gemm
+
+
+def test_ideal_by_hand():
+    lay = gemm("g", M=4, K=4, N=2)
+    w = np.diag([1, 2, 3, 4]).astype(np.float32)
+    x = np.array([[1, 0], [1, 1], [0, 0], [1, 1]], dtype=np.float32)
+    cfg = load_arch("ideal", {"peak_macs_per_cycle": 2, "dram_bytes_per_cycle": 1000})
+    res = cfg.simulate(LayerTrace(lay, w, x))
+    # effectual pairs: w00*x0 (1) + w11*x1 (2) + w33*x3 (2) = 5 -> ceil(5/2) = 3 cycles
+    assert res.macs_performed == 5 and res.compute_cycles == 3 and res.cycles == 3
+
+
+def test_memory_bound_when_bandwidth_is_low():
+    df = accelsim.simulate("ideal", "gemm:256x1x256", overrides={"dram_bytes_per_cycle": 1}, density=1.0)
+    r = df.iloc[0]
+    assert r["bound"] == "memory" and r["stall_cycles"] > 0
+    assert r["cycles"] == math.ceil(r["dram_bytes"])
+
+
+def test_more_sparsity_never_costs_more_macs():
+    prev = None
+    for d in (1.0, 0.7, 0.4, 0.1):
+        m = accelsim.simulate("ideal", "alexnet", layers=["conv3"], density=d, seed=0)["macs_performed"].iloc[0]
+        assert prev is None or m <= prev
+        prev = m
