@@ -1,0 +1,40 @@
+"""``accelsim sweep``: run a spec, or tell where a sweep stands."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import AccelsimError
+from ..paths import REPORTS_DIR
+from ..results import network_totals
+from ..table import render
+from .run import run_sweep, status
+from .spec import load_spec
+from .store import load_results
+
+
+def cli(args) -> None:
+    if args.status:
+        st = status(args.status)
+        print(f"sweep '{st['name']}': {st['done']} done, {st['failed']} failed, {st['remaining']} remaining "
+              f"of {st['total']}")
+        for k, e in list(st["errors"].items())[:10]:
+            print(f"  failed {k}: {e}")
+        return
+    if not args.spec:
+        raise AccelsimError("give a sweep spec (SPEC.yaml) or --status DIR")
+    spec = load_spec(args.spec)
+    out = Path(args.output) if args.output else REPORTS_DIR / "sweeps" / Path(args.spec).stem
+    print(f"sweep '{spec.name}': {len(spec.points)} points, {len(spec.by_recipe())} traces -> {out}", file=sys.stderr)
+    res = run_sweep(spec, out, executor=args.executor, workers=args.workers)
+    print(f"done in {res.seconds:.1f} s: {res.done} new, {res.skipped} already done, {res.failed} failed",
+          file=sys.stderr)
+    df = load_results(out)
+    if not df.empty:
+        tot = network_totals(df, by=["arch_label", "sweep_density", "sweep_act_density", "profile", "seed"])
+        cols = ["arch_label", "workload", "pattern", "sweep_density", "sweep_act_density", "seed", "cycles",
+                "latency_s", "energy_pj", "load_balance"]
+        print(render(tot, cols, max_rows=60))
+    if res.failed:
+        print(f"{res.failed} point(s) failed: accelsim sweep --status {out}", file=sys.stderr)
