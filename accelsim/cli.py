@@ -179,6 +179,11 @@ def cmd_demo(args) -> None:
     demo_cli(args)
 
 
+def cmd_study(args) -> None:
+    from .studies.runner import cli as study_cli
+    study_cli(args)
+
+
 def cmd_validate(args) -> None:
     from .validate import cli as validate_cli
     validate_cli(args)
@@ -261,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="a reduced setting (for tests)")
     s.add_argument("-o", "--output", help="output directory (default reports/demo)")
     s.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser("study", help="run a paper's study (a sweep and its plots)")
+    s.add_argument("name", nargs="?", help="study name; omit to list them")
+    s.add_argument("--quick", action="store_true", help="a reduced setting")
+    s.add_argument("-o", "--output", help="directory (default reports/studies/NAME)")
+    s.set_defaults(fn=cmd_study)
 
     s = sub.add_parser("validate", help="published results reproduced, with the error of each")
     s.add_argument("--json", action="store_true")

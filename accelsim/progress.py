@@ -14,6 +14,7 @@ class Progress:
         if enabled is None:
             enabled = self.stream.isatty() or os.environ.get("ACCELSIM_PROGRESS") == "1"
         self.enabled = enabled
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.done = 0
         self.t0 = time.monotonic()
         self._last = 0.0
@@ -23,18 +24,20 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last < 0.1 and self.done < self.total:
+        # on a terminal redraw at most 10 times a second; in a log, one line every 5 s and at the end
+        if now - self._last < (0.1 if self.tty else 5.0) and self.done < self.total:
             return
         self._last = now
         frac = min(self.done / self.total, 1.0)
         el = now - self.t0
         eta = el / frac - el if frac > 0 else 0.0
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {el:5.1f}s eta {eta:5.1f}s {note[:30]:<30}")
+        line = f"{self.label} [{bar}] {self.done}/{self.total} {el:5.1f}s eta {eta:5.1f}s {note[:30]}"
+        self.stream.write(f"\r{line:<110}" if self.tty else line + "\n")
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.tty:
             self.stream.write("\n")
             self.stream.flush()
 

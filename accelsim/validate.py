@@ -1,0 +1,89 @@
+"""``accelsim validate``: published results reproduced, with the error of each.
+
+Each model ships ``accelsim/validation/<model>.py`` with ``cases()``: dicts of
+``model, quantity, published, accelsim, unit, tolerance_pct, source``. This
+module collects them, computes the error and flags every quantity whose error
+exceeds its stated tolerance. Nothing is hidden: a module that fails to run
+appears as a flagged row with its error.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import pkgutil
+import sys
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+from . import validation
+from .errors import AccelsimError
+from .paths import REPORTS_DIR
+from .table import render
+
+COLUMNS = ["model", "quantity", "published", "accelsim", "unit", "error_pct", "tolerance_pct", "ok", "source"]
+
+
+def error_pct(published: float, value: float) -> float:
+    """Signed relative error in percent; for a published zero, the absolute difference x 100."""
+    if published == 0:
+        return float(value) * 100.0
+    return (float(value) - float(published)) / abs(float(published)) * 100.0
+
+
+def validation_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(validation.__path__) if not m.name.startswith("_"))
+
+
+def collect(modules: list[str] | None = None) -> pd.DataFrame:
+    rows = []
+    for name in modules or validation_modules():
+        try:
+            mod = importlib.import_module(f"{validation.__name__}.{name}")
+            cases = mod.cases()
+        except Exception as e:  # noqa: BLE001 - a broken module is reported, not hidden
+            rows.append({"model": name, "quantity": "(validation module failed)", "published": math.nan,
+                         "accelsim": math.nan, "unit": "", "tolerance_pct": 0.0,
+                         "source": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
+            continue
+        for c in cases:
+            rows.append(dict(c))
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    df["error_pct"] = [error_pct(p, a) if (p == p and a == a) else math.nan
+                       for p, a in zip(df["published"], df["accelsim"])]
+    df["ok"] = [bool(abs(e) <= t) if e == e else False for e, t in zip(df["error_pct"], df["tolerance_pct"])]
+    return df[[c for c in COLUMNS if c in df.columns] + [c for c in df.columns if c not in COLUMNS]]
+
+
+def markdown(df: pd.DataFrame) -> str:
+    lines = ["| model | quantity | published | accelsim | error % | tolerance % | source |",
+             "|---|---|---|---|---|---|---|"]
+    for r in df.itertuples(index=False):
+        flag = "" if r.ok else " **FLAG**"
+        lines.append(f"| {r.model} | {r.quantity} | {r.published:.4g} {r.unit} | {r.accelsim:.4g} {r.unit} | "
+                     f"{r.error_pct:+.1f}{flag} | {r.tolerance_pct:g} | {r.source} |")
+    return "\n".join(lines)
+
+
+def cli(args) -> None:
+    df = collect()
+    if df.empty:
+        raise AccelsimError("no validation cases found")
+    out = Path(args.output) if args.output else REPORTS_DIR / "validation"
+    out.mkdir(parents=True, exist_ok=True)
+    public = df.drop(columns=[c for c in ("traceback",) if c in df.columns])
+    public.to_csv(out / "validation.csv", index=False)
+    (out / "validation.md").write_text(markdown(public) + "\n")
+    if args.json:
+        from .io import rows_json
+        sys.stdout.write(rows_json(public) + "\n")
+    else:
+        print(render(public, ["model", "quantity", "published", "accelsim", "unit", "error_pct", "tolerance_pct",
+                              "ok"], max_rows=500))
+        n_bad = int((~public["ok"]).sum())
+        print(f"\n{len(public)} quantities, {n_bad} outside tolerance (flagged). Written to {out}/validation.csv "
+              "and validation.md", file=sys.stderr)
