@@ -1,0 +1,49 @@
+"""bench and validate produce what they promise (speed is never asserted: that is bench's job)."""
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from accelsim import bench
+from accelsim.validate import collect, error_pct, markdown
+
+
+def test_error_pct_by_hand():
+    assert error_pct(100.0, 110.0) == pytest.approx(10.0)
+    assert error_pct(2.0, 1.0) == pytest.approx(-50.0)
+    assert error_pct(-4.0, -2.0) == pytest.approx(50.0)
+
+
+def test_bench_item_reports_median_spread_and_memory():
+    row = bench.run_item("trace_resnet50", 2)
+    assert row["runs"] == 2 and row["min_s"] <= row["median_s"] <= row["max_s"]
+    assert row["peak_rss_mib"] > 0 and isinstance(row["meets_target"], bool)
+    json.dumps(row)
+
+
+def test_validation_flags_out_of_tolerance(monkeypatch):
+    import accelsim.validate as v
+
+    class Fake:
+        @staticmethod
+        def cases():
+            return [{"model": "m", "quantity": "q1", "published": 10.0, "accelsim": 10.5, "unit": "x",
+                     "tolerance_pct": 10, "source": "paper"},
+                    {"model": "m", "quantity": "q2", "published": 10.0, "accelsim": 20.0, "unit": "x",
+                     "tolerance_pct": 10, "source": "paper"}]
+
+    monkeypatch.setattr(v.importlib, "import_module", lambda name: Fake)
+    df = collect(["fake"])
+    assert df["ok"].tolist() == [True, False]
+    assert df["error_pct"].tolist() == pytest.approx([5.0, 100.0])
+    assert "**FLAG**" in markdown(df).splitlines()[-1]
+
+
+def test_every_model_has_a_published_quantity():
+    from accelsim.arch import list_models
+    df = collect()
+    models_with_cases = set(df["model"])
+    missing = [m for m in list_models() if m != "ideal" and not any(m in x or x in m for x in models_with_cases)]
+    assert not missing, f"models without validation cases: {missing}"
+    assert not df["quantity"].eq("(validation module failed)").any(), df[df["quantity"].str.contains("failed")]
