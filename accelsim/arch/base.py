@@ -35,6 +35,13 @@ class ArchModel:
     def simulate(self, lt, p) -> LayerResult:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def inventory(self, p):
+        """The hardware the configuration is built of (an :class:`accelsim.energy.Inventory`), for its area.
+
+        Models that describe their hardware return one; the runner adds ``area_mm2`` to every row.
+        """
+        return None
+
 
 _REGISTRY: dict[str, type[ArchModel]] = {}
 

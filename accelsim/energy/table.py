@@ -30,7 +30,7 @@ from .actions import ActionCounts
 
 TABLE_DIR = PACKAGE_DIR / "energy" / "tables"
 _KEYS = {"name", "node_nm", "units", "source", "arith", "sram_64b", "rf_floor_64b", "dram_per_bit",
-         "wire_per_bit_hop", "index_op", "notes"}
+         "wire_per_bit_hop", "index_op", "notes", "area"}
 _UNITS = {"pJ": 1.0, "fJ": 1e-3, "nJ": 1e3}
 
 
@@ -46,6 +46,7 @@ class EnergyTable:
     index_op: float
     source: str = ""
     node_scale: float = field(default=1.0)
+    area: dict | None = None
 
     # ---- per-action energies (pJ) -------------------------------------------
     def arith_pj(self, op: str, dtype: str, bits: int) -> float:
@@ -94,6 +95,15 @@ class EnergyTable:
         for (component, kind, dtype, size), count in actions.items():
             out[component] = out.get(component, 0.0) + count * self.action_pj(kind, dtype, size)
         return out
+
+    def area_mm2(self, inventory) -> dict[str, float]:
+        """Square millimetres per component of a hardware inventory (see :mod:`accelsim.energy.area`).
+
+        Area scales with the square of the feature size relative to the table's base node.
+        """
+        from .area import area_um2
+        scale = (self.node_scale ** 2)
+        return {k: v * 1e-6 for k, v in area_um2(inventory, self.area, scale).items()}
 
     def scale_to_node(self, node_nm: float) -> "EnergyTable":
         if node_nm <= 0:
@@ -146,7 +156,25 @@ def table_from_dict(data, where: str) -> EnergyTable:
     return EnergyTable(name=str(data.get("name", Path(where).stem)), node_nm=float(node), arith=arith,
                        sram_64b=sram, rf_floor_64b=get("rf_floor_64b", 0.0), dram_per_bit=get("dram_per_bit", 20.0),
                        wire_per_bit_hop=get("wire_per_bit_hop", 0.05), index_op=get("index_op", 0.05),
-                       source=str(data.get("source", "")))
+                       source=str(data.get("source", "")), area=_area(data.get("area")))
+
+
+def _area(raw) -> dict | None:
+    """The optional ``area:`` section: same shape as :data:`accelsim.energy.area.DEFAULT_AREA_45NM`, in um2."""
+    if raw is None:
+        return None
+    from .area import DEFAULT_AREA_45NM
+    raw = expect_mapping(raw, "energy.area")
+    check_keys(raw, set(DEFAULT_AREA_45NM), "energy.area")
+    out = {**DEFAULT_AREA_45NM}
+    for k, v in raw.items():
+        if k in ("int", "fp"):
+            out[k] = {int(b): {op: _num(x, f"energy.area.{k}.{b}.{op}", 1.0) for op, x in
+                               expect_mapping(ops, f"energy.area.{k}.{b}").items()}
+                      for b, ops in expect_mapping(v, f"energy.area.{k}").items()}
+        else:
+            out[k] = _num(v, f"energy.area.{k}", 1.0)
+    return out
 
 
 def load_table(spec=None, base_dir: str | os.PathLike | None = None) -> EnergyTable:
