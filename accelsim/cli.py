@@ -184,6 +184,11 @@ def cmd_study(args) -> None:
     study_cli(args)
 
 
+def cmd_codesign(args) -> None:
+    from .codesign_cli import cli as codesign_cli
+    codesign_cli(args)
+
+
 def cmd_validate(args) -> None:
     from .validate import cli as validate_cli
     validate_cli(args)
@@ -234,13 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("formats", help="compare sparse formats per layer, or for a shape and densities")
     _add_trace_args(s)
     s.add_argument("--shape", help="ROWSxCOLS: compare formats on random tensors of this shape")
-    s.add_argument("--densities", help="comma-separated densities for --shape")
-    s.add_argument("--value-bits", type=int, default=16)
-    s.add_argument("--formats", help="comma-separated format names (default: all)")
-    s.add_argument("--analytic", action="store_true", help="expected sizes for uniform random sparsity")
+    s.add_argument("--densities", help="comma-separated densities for --shape (default 0.95,0.5,0.05)")
+    s.add_argument("--value-bits", type=int, default=16, help="bits per stored value (default 16)")
+    s.add_argument("--formats", help="format specs, e.g. dense,rle:run_bits=8,ranks:UOP,RLE4, or a YAML file "
+                                     "(default: a standard set; see docs/formats.md)")
+    s.add_argument("--operand", choices=["weight", "input"], default="weight",
+                   help="which tensor of each layer to store (default weight)")
+    s.add_argument("--analytic", action="store_true", help="expected sizes for uniform random sparsity (--shape)")
     s.add_argument("--plot", help="write a storage-vs-sparsity plot here (PNG or SVG)")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("-o", "--output")
+    s.add_argument("--json", action="store_true", help="print only a JSON list of rows")
+    s.add_argument("-o", "--output", help="write rows to .csv, .parquet or .json")
     s.set_defaults(fn=cmd_formats)
 
     s = sub.add_parser("sweep", help="run a sweep spec (parallel, resumable)")
@@ -272,6 +280,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="a reduced setting")
     s.add_argument("-o", "--output", help="directory (default reports/studies/NAME)")
     s.set_defaults(fn=cmd_study)
+
+    s = sub.add_parser("codesign", help="choose pattern, density, format and configuration per layer under budgets")
+    s.add_argument("--workload", "-w", required=True)
+    s.add_argument("--arch", "-a", action="append", required=True, help="repeatable")
+    s.add_argument("--param", action="append", metavar="KEY=V1,V2", help="a parameter axis for the archs that have it")
+    s.add_argument("--objective", default="latency", choices=["latency", "energy", "edp"])
+    s.add_argument("--max-area", type=float, metavar="MM2")
+    s.add_argument("--min-fidelity", type=float, metavar="F")
+    s.add_argument("--max-storage-mb", type=float, metavar="MB")
+    s.add_argument("--patterns", default="unstructured,nm:2:4,block:4x4")
+    s.add_argument("--densities", default="0.1,0.25,0.5,1.0")
+    s.add_argument("--formats", help="comma-separated (default: dense,bitmap,csr,rle,coo)")
+    s.add_argument("--layers")
+    s.add_argument("--act-density", type=_density, default=0.5)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("-o", "--output")
+    s.set_defaults(fn=cmd_codesign)
 
     s = sub.add_parser("validate", help="published results reproduced, with the error of each")
     s.add_argument("--json", action="store_true")
