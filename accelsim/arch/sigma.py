@@ -40,9 +40,9 @@ Two paths share the fold logic (:func:`_fold_walk`): the trace path takes
 both operands' bitmaps (the formats encoder named in the config gives their
 storage), computes the per-row useful counts with numba kernels and walks the
 folds; the density path (:func:`estimate`) takes only shape and densities,
-draws the per-row useful counts from their exact distribution under i.i.d.
-uniform sparsity (a Binomial number of useful K indices, then a Binomial
-count per row) and walks the same folds. It needs memory for one integer per
+draws the per-row useful counts from their distribution under uniform
+sparsity (a Binomial number of useful K indices; the operand's nonzeros
+spread over them by hypergeometric draws) and walks the same folds. It needs memory for one integer per
 row, so it runs the paper's largest shapes (1024-16-500000 has 5e8 weights)
 that no trace on this machine could hold.
 
@@ -418,32 +418,46 @@ def _check_density(d: float, what: str) -> float:
     return d
 
 
+def _row_counts(rng, rows: int, K: int, useful: int, nnz: int) -> np.ndarray:
+    """Per-row nonzeros at the *useful* K indices of a rows x K mask with exactly *nnz* uniform nonzeros."""
+    if useful == 0 or nnz == 0:
+        return np.zeros(rows, dtype=np.int64)
+    kept = int(rng.hypergeometric(rows * useful, rows * (K - useful), nnz)) if useful < K else nnz
+    return rng.multivariate_hypergeometric(np.full(rows, useful, dtype=np.int64), kept,
+                                           method="marginals").astype(np.int64)
+
+
 def density_sides(M: int, N: int, K: int, weight_density: float, act_density: float,
                   seed: int = 0) -> tuple[list[_Side], float]:
-    """Both dataflows' useful counts drawn from their distribution under i.i.d. uniform sparsity.
+    """Both dataflows' useful counts drawn from their distribution under uniform sparsity.
 
-    Weights stationary: a K index is useful when its row of X holds any
-    nonzero (probability ``1 - (1 - dx)^N``); the number of useful indices is
-    Binomial, and each row of W keeps a Binomial(useful, dw) of them. Inputs
+    The operands hold exactly ``round(density * size)`` nonzeros at uniformly
+    random positions (as accelsim's pruners and activation generator make
+    them). Weights stationary: a K index is useful when its row of X holds
+    any nonzero (probability ``1 - (1 - dx)^N``; the number of useful indices
+    is Binomial); W's nonzeros that fall on useful columns are Hypergeometric
+    and spread over the rows by a multivariate hypergeometric draw. Inputs
     stationary is the mirror image. A streaming vector is streamed when it
     meets a stationary nonzero. This is the trace path's bitmap logic in
-    distribution, so the same fold walk gives the same cycles in expectation.
+    distribution, and the same fold walk follows.
     """
     for key, v in dict(M=M, N=N, K=K).items():
-        if not isinstance(v, (int, np.integer)) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ModelError(f"{key} must be a positive integer, got {v!r}")
     dw = _check_density(weight_density, "weight density")
     dx = _check_density(act_density, "activation density")
-    rng = np.random.default_rng([int(seed), 0x51A]) 
-    p_x_row = -np.expm1(N * np.log1p(-dx)) if dx < 1 else 1.0     # row k of X has a nonzero
-    p_w_col = -np.expm1(M * np.log1p(-dw)) if dw < 1 else 1.0     # column k of W has a nonzero
-    ku_ws = rng.binomial(K, p_x_row)
-    ku_is = rng.binomial(K, p_w_col)
-    ws_counts = rng.binomial(ku_ws, dw, size=M).astype(np.int64)
-    is_counts = rng.binomial(ku_is, dx, size=N).astype(np.int64)
-    effectual = float(M) * N * K * dw * dx
-    ws = _Side("ws", ws_counts, int(np.count_nonzero(is_counts)), float(M) * K, float(K) * N, float(K) * N * dx)
-    is_ = _Side("is", is_counts, int(np.count_nonzero(ws_counts)), float(K) * N, float(M) * K, float(M) * K * dw)
+    M, N, K = int(M), int(N), int(K)
+    rng = np.random.default_rng([int(seed), 0x51A])
+    nnz_w = int(round(dw * M * K))
+    nnz_x = int(round(dx * K * N))
+    dw_, dx_ = nnz_w / (M * K), nnz_x / (K * N)
+    p_x_row = -math.expm1(N * math.log1p(-dx_)) if dx_ < 1 else 1.0     # row k of X has a nonzero
+    p_w_col = -math.expm1(M * math.log1p(-dw_)) if dw_ < 1 else 1.0     # column k of W has a nonzero
+    ws_counts = _row_counts(rng, M, K, int(rng.binomial(K, p_x_row)), nnz_w)
+    is_counts = _row_counts(rng, N, K, int(rng.binomial(K, p_w_col)), nnz_x)
+    effectual = float(M) * N * K * dw_ * dx_
+    ws = _Side("ws", ws_counts, int(np.count_nonzero(is_counts)), float(M) * K, float(K) * N, float(nnz_x))
+    is_ = _Side("is", is_counts, int(np.count_nonzero(ws_counts)), float(K) * N, float(M) * K, float(nnz_w))
     return [ws, is_], effectual
 
 
