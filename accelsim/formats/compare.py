@@ -208,12 +208,12 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
     """One row per layer (or density): total bits of each format, the best one and its ratio to dense."""
     keys = ["layer", "density"]
     order = list(dict.fromkeys(df["format"]))
-    table = df.pivot_table(index=keys, columns="format", values="total_bits", sort=False, dropna=False)
-    table = table.reindex(columns=order).reset_index()
+    table = df.pivot(index=keys, columns="format", values="total_bits").reindex(columns=order).reset_index()
     table.columns.name = None
+    out = df[keys].drop_duplicates().merge(table, on=keys, how="left")
     best = df[df["best"]].drop_duplicates(keys)[keys + ["format", "ratio_to_dense"]]
     best = best.rename(columns={"format": "best", "ratio_to_dense": "best/dense"})
-    out = table.merge(best, on=keys, how="left")
+    out = out.merge(best, on=keys, how="left")
     for c in order:
         out[c] = out[c].astype("float64")
     return out
