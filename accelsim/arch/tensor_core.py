@@ -75,6 +75,7 @@ What it leaves out, and what is assumed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -297,12 +298,16 @@ def _waves(a_id, b_id, a_bytes, a_l2, b_dram, b_l2, c_l2, c_dram, cta_sm, cta_mm
     return dram, l2, sm_time, mma_time, busy
 
 
+@lru_cache(maxsize=256)
 def _raster(tiles_m: int, tiles_n: int, swizzle: int) -> tuple[np.ndarray, np.ndarray]:
     """(m, n) tile indices of one GEMM in launch order: strips of ``swizzle`` tile rows, m fastest in a strip."""
     m, n = np.meshgrid(np.arange(tiles_m), np.arange(tiles_n), indexing="ij")
     m, n = m.ravel(), n.ravel()
     order = np.lexsort((m, n, m // swizzle))
-    return m[order], n[order]
+    m, n = m[order], n[order]
+    m.flags.writeable = False
+    n.flags.writeable = False
+    return m, n
 
 
 @dataclass

@@ -1,0 +1,255 @@
+"""tensor_core: dense and N:M-sparse tensor cores on a GPU of SMs (A100, H100).
+
+Hand-checkable numbers use a fixed tile (autotune off): tile 128x128x32 with 64x64 warp tiles, FP16,
+1024 dense FMA per SM per clock. A 128x128x32 CTA needs 3 x (128*32 + 32*128) x 2 B = 48 KiB of shared
+memory and 128 threads x (64*64/32 + 64) = 24576 registers, so an A100 SM holds two of them.
+"""
+import numpy as np
+import pytest
+
+import accelsim
+from accelsim.arch import load_arch
+from accelsim.arch.tensor_core import TensorCore, peak_tflops
+from accelsim.errors import ConfigError, ModelError
+from accelsim.formats import get_format
+from accelsim.traces import LayerTrace, parse_pattern, prune
+from accelsim.workload import conv, gemm
+
+FIXED = {"autotune": False, "tile": [128, 128, 32], "split_k": 1}
+
+
+def arch(name="a100", **over):
+    return load_arch(name, {**FIXED, **over})
+
+
+def nm_trace(lay, n=2, m=4, seed=0):
+    """A layer trace whose weight is pruned N:M by magnitude along K (the foundation's nm pruner)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((lay.M, lay.K)).astype(np.float32)
+    w = prune(w, parse_pattern(f"nm:{n}:{m}"), n / m)
+    return LayerTrace(lay, w, np.ones(lay.input_shape, dtype=np.float32))
+
+
+def dense_trace(lay, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((lay.M, lay.K)).astype(np.float32) + 10.0   # no zeros
+    return LayerTrace(lay, w, np.ones(lay.input_shape, dtype=np.float32))
+
+
+# ---- the single-SM case of the issue -----------------------------------------------------------------------------
+def test_single_sm_dense_gemm_takes_mnk_over_1024_cycles():
+    cfg = arch(sms=1)
+    res = cfg.simulate(dense_trace(gemm("g", M=1024, K=256, N=512)))
+    # 8 x 4 tiles of 128x128, 256/32 = 8 k-steps of 128*128*32/1024 = 512 cycles each
+    assert res.compute_cycles == 1024 * 512 * 256 / 1024 == 131072
+    assert res.extra["tiles"] == 32 and res.extra["sparse_path"] is False
+    assert res.extra["bound"] == "compute" and res.extra["sm_limiter"] == "mma"
+    # total = math + one pipeline fill and epilogue + the launch (co-resident CTAs hide the others')
+    p = cfg.params
+    assert res.cycles == pytest.approx(131072 + p.dram_latency_cycles + 128 * 128 * 8 / 128
+                                       + p.launch_overhead_s * p.freq_hz)
+
+
+def test_single_sm_sparse_gemm_halves_the_math():
+    cfg = arch(sms=1)
+    res = cfg.simulate(nm_trace(gemm("g", M=1024, K=256, N=512)))
+    assert res.extra["sparse_path"] is True
+    assert res.compute_cycles == 131072 / 2
+    assert res.extra["dense_cycles"] > res.cycles
+
+
+# ---- peak rates at the math-bound limit ---------------------------------------------------------------------------
+def test_dense_and_sparse_rates_at_the_math_bound_limit():
+    # 4 SMs, 16 tiles of 128x128: 4 per SM, no edge tiles -> math cycles = MNK / (4 SMs x rate)
+    cfg = arch(sms=4)
+    lay = gemm("g", M=512, K=1024, N=512)
+    dense = cfg.simulate(dense_trace(lay))
+    sparse = cfg.simulate(nm_trace(lay))
+    assert dense.compute_cycles == 512 * 512 * 1024 / (4 * 1024)
+    assert sparse.compute_cycles == dense.compute_cycles / 2
+    int8 = arch(sms=4, precision="int8").simulate(dense_trace(lay))
+    assert int8.compute_cycles == dense.compute_cycles / 2           # 2048 INT8 FMA per SM per clock
+
+
+def test_published_peaks_follow_from_the_configs():
+    a100, h100 = load_arch("a100").params, load_arch("h100").params
+    assert peak_tflops(a100) == pytest.approx(312, rel=0.001)          # A100 whitepaper: 312 / 624 TFLOPS FP16
+    assert peak_tflops(a100, sparse=True) == pytest.approx(624, rel=0.001)
+    assert peak_tflops(h100) == pytest.approx(989.4, rel=0.001)        # H100 whitepaper Table 3: 989.4 / 1978.9
+    assert peak_tflops(h100, sparse=True) == pytest.approx(1978.9, rel=0.001)
+
+
+def test_large_math_bound_gemm_nears_but_does_not_pass_2x():
+    p = load_arch("a100").params
+    big = TensorCore().simulate_weight(gemm("g", 8192, 8192, 8192), None, p)
+    small = TensorCore().simulate_weight(gemm("g", 512, 512, 512), None, p)
+    assert big.extra["bound"] == "compute"
+    assert 1.7 < big.extra["speedup_vs_dense"] <= 2.0
+    assert small.extra["speedup_vs_dense"] < big.extra["speedup_vs_dense"] - 0.4
+    # the dense kernel runs near the whitepaper's peak on a large GEMM
+    dense_tflops = 2 * 8192**3 / (big.extra["dense_cycles"] / p.freq_hz) / 1e12
+    assert 0.9 * 312 < dense_tflops <= 312
+
+
+# ---- memory-bound GEMMs gain little -------------------------------------------------------------------------------
+def test_activation_bound_gemm_gains_little():
+    # W is 64x64: all the traffic is X (K x N) and Y (M x N), which 2:4 on W does not shrink
+    cfg = load_arch("a100")
+    lay = gemm("g", M=64, K=64, N=1 << 18)
+    res = cfg.simulate(nm_trace(lay))
+    assert res.extra["sparse_path"] is True and res.extra["bound"] == "memory"
+    assert res.extra["speedup_vs_dense"] < 1.05
+
+
+def test_weight_bound_gemm_gains_at_most_the_compression():
+    # a GEMV-like layer moves W once: 2:4 FP16 stores 2 x (16 + 2) bits per 4 weights instead of 4 x 16
+    cfg = load_arch("a100")
+    lay = gemm("g", M=4096, K=4096, N=8)
+    res = cfg.simulate(nm_trace(lay))
+    assert res.extra["bound"] in ("memory", "overhead")
+    assert 1.0 < res.extra["speedup_vs_dense"] < 64 / 36
+
+
+# ---- tile and wave quantisation -----------------------------------------------------------------------------------
+def test_tile_quantisation_steps_when_m_crosses_a_tile_boundary():
+    cfg = arch(sms=1)
+    k, n = 256, 128
+    cyc = {M: cfg.simulate(dense_trace(gemm("g", M=M, K=k, N=n))).compute_cycles for M in (64, 128, 129, 200, 256)}
+    step = 128 * 128 * k / 1024          # one 128x128 tile over K=256
+    assert cyc[64] == cyc[128] == step
+    assert cyc[129] == cyc[200] == cyc[256] == 2 * step
+    r = cfg.simulate(dense_trace(gemm("g", M=129, K=k, N=n)))
+    assert r.extra["tile_efficiency"] == pytest.approx(129 / 256)
+    assert r.macs_performed == 2 * 128 * 128 * k
+
+
+def test_wave_quantisation_when_tiles_exceed_the_sms():
+    cfg = arch(sms=4)
+    one = cfg.simulate(dense_trace(gemm("g", M=512, K=256, N=128)))   # 4 tiles: one per SM
+    five = cfg.simulate(dense_trace(gemm("g", M=640, K=256, N=128)))  # 5 tiles: SM 0 runs two
+    assert five.compute_cycles == 2 * one.compute_cycles
+    assert five.extra["wave_efficiency"] == pytest.approx(5 / 8)
+    assert five.pe_busy.tolist() == [2 * one.compute_cycles] + [one.compute_cycles] * 3
+
+
+# ---- operands through the nm encoder, L2 and DRAM -----------------------------------------------------------------
+def test_compressed_weight_comes_from_the_nm_encoder():
+    cfg = arch()
+    lt = nm_trace(gemm("g", M=64, K=128, N=64))
+    res = cfg.simulate(lt)
+    e = get_format("nm", n=2, m=4, value_bits=16).encode(lt.weight)
+    assert res.weight_bits == e.value_bits == 64 * 32 * 2 * 16
+    assert res.metadata_bits == e.metadata_bits == 64 * 32 * 2 * 2
+
+
+def test_dram_traffic_is_each_operand_once_when_it_fits_in_l2():
+    cfg = arch()
+    M, K, N = 256, 512, 384
+    dense = cfg.simulate(dense_trace(gemm("g", M=M, K=K, N=N)))
+    assert dense.dram_bytes == 2 * (M * K + K * N + M * N)
+    sparse = cfg.simulate(nm_trace(gemm("g", M=M, K=K, N=N)))
+    # W: M*K/4 groups x 2 kept values x (16 + 2) bits
+    assert sparse.dram_bytes == M * K // 4 * 2 * 18 / 8 + 2 * (K * N + M * N)
+
+
+def test_implicit_gemm_reads_the_input_once_not_its_im2col():
+    cfg = arch()
+    lay = conv("c", C=16, H=8, W=8, M=32, R=3, pad=1)          # K = 144, N = 64
+    res = cfg.simulate(dense_trace(lay))
+    assert (lay.M, lay.K, lay.N) == (32, 144, 64)
+    assert res.dram_bytes == pytest.approx(2 * (32 * 144 + 16 * 8 * 8 + 32 * 64))
+
+
+def test_l2_misses_return_when_operands_overflow_l2():
+    small_l2 = arch(l2_bytes=1 << 20).simulate(dense_trace(gemm("g", M=2048, K=2048, N=2048)))
+    big_l2 = arch().simulate(dense_trace(gemm("g", M=2048, K=2048, N=2048)))
+    assert big_l2.dram_bytes == 2 * 3 * 2048 * 2048
+    assert small_l2.dram_bytes > big_l2.dram_bytes
+
+
+# ---- which layers take the sparse path ----------------------------------------------------------------------------
+def test_dense_weight_runs_dense_and_matches_its_baseline():
+    res = arch().simulate(dense_trace(gemm("g", M=256, K=256, N=256)))
+    assert res.extra["sparse_path"] is False and "does not satisfy nm:2:4" in res.extra["sparse_reason"]
+    assert res.cycles == res.extra["dense_cycles"] and res.extra["speedup_vs_dense"] == 1.0
+    assert res.metadata_bits == 0
+
+
+def test_k_not_a_multiple_of_4_runs_dense_unless_padding_is_allowed():
+    lay = conv("conv1", C=3, H=32, W=32, M=64, R=7, stride=2, pad=3)     # K = 147, like ResNet-50's first conv
+    lt = nm_trace(lay)
+    res = arch().simulate(lt)
+    assert res.extra["sparse_path"] is False
+    assert "K=147 is not a multiple of 4" in res.extra["sparse_reason"] and "pad_k" in res.extra["sparse_reason"]
+    padded = arch(pad_k=True).simulate(lt)
+    assert padded.extra["sparse_path"] is True and "padded to 148" in padded.extra["sparse_reason"]
+    with pytest.raises(ModelError, match="conv1.*not a multiple of 4"):
+        arch(strict=True).simulate(lt)
+
+
+def test_activation_operands_never_take_the_sparse_path():
+    lay = gemm("qk", M=128, K=64, N=128, op="matmul", prunable=False)
+    res = arch().simulate(nm_trace(lay))
+    assert res.extra["sparse_path"] is False and "activation" in res.extra["sparse_reason"]
+
+
+def test_tf32_needs_1_to_2_sparsity():
+    lay = gemm("g", M=128, K=128, N=128)
+    tf32 = arch(precision="tf32")
+    two_four = nm_trace(lay, 2, 4)
+    one_two = nm_trace(lay, 1, 2)
+    assert tf32.simulate(two_four).extra["sparse_path"] is False
+    r = tf32.simulate(one_two)
+    assert r.extra["sparse_path"] is True and r.extra["hw_pattern"] == "nm:1:2"
+    assert r.metadata_bits == 128 * 64 * 1                     # one bit names one of two positions
+
+
+def test_what_if_1_4_tensor_core():
+    lay = gemm("g", M=1024, K=256, N=512)
+    base = arch(sms=1).simulate(dense_trace(lay)).compute_cycles
+    res = arch(sms=1, pattern="nm:1:4").simulate(nm_trace(lay, 1, 4))
+    assert res.extra["sparse_path"] is True and res.compute_cycles == base / 4
+    half = arch(sms=1, pattern="nm:1:4", sparse_math_speedup=2.0).simulate(nm_trace(lay, 1, 4))
+    assert half.compute_cycles == base / 2
+    wide = arch(pattern="nm:1:4", metadata_bits=4).simulate(nm_trace(lay, 1, 4))
+    assert wide.metadata_bits == 1024 * 64 * 4
+
+
+def test_bad_configurations_are_clear_errors():
+    with pytest.raises(ConfigError, match="fp8.*not supported"):
+        load_arch("a100", {"precision": "fp8"})
+    with pytest.raises(ConfigError, match="N:M pattern"):
+        load_arch("a100", {"pattern": "block:4x4"})
+    with pytest.raises(ConfigError, match="tile"):
+        load_arch("a100", {"tile": [100, 128, 32], "autotune": False})
+    with pytest.raises(ModelError, match="resident"):
+        arch(smem_bytes_per_sm=1024).simulate(dense_trace(gemm("g", M=128, K=128, N=128)))
+
+
+# ---- whole runs ---------------------------------------------------------------------------------------------------
+def test_bert_layers_and_the_network_sum():
+    df = accelsim.simulate("a100", "bert_base", pattern="nm:2:4", layers=["q_proj", "qk", "ffn1"])
+    row = df.set_index("layer")
+    assert bool(row.loc["q_proj", "sparse_path"]) and not bool(row.loc["qk", "sparse_path"])
+    assert set(df["bound"]) <= {"compute", "memory", "overhead"}
+    assert (df["speedup_vs_dense"] >= 1.0).all()
+    assert (df["cycles"] > 0).all() and (df["energy_pj"] > 0).all()
+    assert {"energy_mac_pj", "energy_dram_pj", "energy_l2_pj", "energy_smem_pj"} <= set(df.columns)
+
+
+def test_h100_runs_fp8_and_is_faster_than_a100():
+    lay = gemm("g", 4096, 4096, 4096)
+    a = TensorCore().simulate_weight(lay, None, load_arch("a100").params)
+    h = TensorCore().simulate_weight(lay, None, load_arch("h100").params)
+    h8 = TensorCore().simulate_weight(lay, None, load_arch("h100", {"precision": "fp8"}).params)
+    t = lambda r, p: r.cycles / p  # noqa: E731
+    assert t(h, 1.83e9) < t(a, 1.41e9)
+    assert h8.cycles < h.cycles
+
+
+def test_shape_only_run_agrees_with_the_trace():
+    p = arch().params
+    lay = gemm("g", M=256, K=512, N=256)
+    a = TensorCore().simulate_weight(lay, None, p)
+    b = arch().simulate(nm_trace(lay))
+    assert a.cycles == b.cycles and a.weight_bits == b.weight_bits and a.metadata_bits == b.metadata_bits
