@@ -74,9 +74,11 @@ What it leaves out, and assumptions where the paper is silent (to our reading):
   accumulators back while it starts the next round).
 * A PE that owns no rows of a round (fewer outputs than PEs) drops its
   activations without spending a cycle; every other PE spends at least one.
-* Weights are assumed resident in the sparse-matrix SRAM; a layer whose
-  slice exceeds it (``fits_on_chip`` false) is charged one DRAM read of its
-  compressed weights for energy, not for time.
+* Weights are assumed resident in the sparse-matrix and pointer SRAMs. What
+  a PE's slice holds beyond their capacity (``fits_on_chip`` false) is
+  charged as a DRAM read for every input vector - for energy, not for time.
+  With the paper's sizes this happens to VGG-6: 25,089 column pointers per PE
+  do not fit a 32 KB pointer SRAM.
 * Clock tree and leakage are not in the action counts (the paper's Table II
   gives the clock network 20% of PE power), so modelled power sits below the
   paper's.
@@ -468,10 +470,10 @@ class EIE(ArchModel):
         acts.rf(2 * broadcasts * p.pes * fifo_entry, max(1, p.fifo_depth * fifo_entry // 8), component="act_queue")
         acts.wire(broadcasts * p.pes * fifo_entry, component="noc")
         acts.index(act_vec_elems, component="lnzd")
-        fits = bool(plan.pe_storage_bits.max(initial=0) <= 8 * p.spmat_sram_bytes
-                    and plan.pe_pointer_bits.max(initial=0) <= 8 * p.ptr_sram_bytes)
-        weight_bytes = (plan.value_bits + plan.index_bits_total + plan.pointer_bits) / 8
-        dram = 0.0 if fits else weight_bytes
+        spill_bits = (np.maximum(plan.pe_storage_bits - 8 * p.spmat_sram_bytes, 0).sum()
+                      + np.maximum(plan.pe_pointer_bits - 8 * p.ptr_sram_bytes, 0).sum())
+        fits = bool(spill_bits == 0)
+        dram = float(spill_bits) / 8 * plan.vectors   # what does not fit is streamed in for every vector
         if dram:
             acts.dram(dram, component="dram")
         sram_traffic = (sram_reads * p.spmat_sram_width_bits + ptr_reads * 2 * plan.ptr_width
