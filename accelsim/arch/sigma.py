@@ -41,8 +41,8 @@ both operands' bitmaps (the formats encoder named in the config gives their
 storage), computes the per-row useful counts with numba kernels and walks the
 folds; the density path (:func:`estimate`) takes only shape and densities,
 draws the per-row useful counts from their distribution under uniform
-sparsity (a Binomial number of useful K indices; the operand's nonzeros
-spread over them by hypergeometric draws) and walks the same folds. It needs memory for one integer per
+sparsity (hypergeometric draws of nonzeros per K index and per row, ANDed
+and ORed as the bitmaps are) and walks the same folds. It needs memory for one integer per
 row, so it runs the paper's largest shapes (1024-16-500000 has 5e8 weights)
 that no trace on this machine could hold.
 
@@ -418,12 +418,13 @@ def _check_density(d: float, what: str) -> float:
     return d
 
 
-def _row_counts(rng, rows: int, K: int, useful: int, nnz: int) -> np.ndarray:
-    """Per-row nonzeros at the *useful* K indices of a rows x K mask with exactly *nnz* uniform nonzeros."""
-    if useful == 0 or nnz == 0:
-        return np.zeros(rows, dtype=np.int64)
-    kept = int(rng.hypergeometric(rows * useful, rows * (K - useful), nnz)) if useful < K else nnz
-    return rng.multivariate_hypergeometric(np.full(rows, useful, dtype=np.int64), kept,
+def _spread(rng, slots: int, bins: int, nnz: int) -> np.ndarray:
+    """Nonzeros per bin when *nnz* nonzeros fall uniformly on ``bins x slots`` positions (exact count)."""
+    if nnz == 0 or bins == 0:
+        return np.zeros(bins, dtype=np.int64)
+    if nnz == slots * bins:
+        return np.full(bins, slots, dtype=np.int64)
+    return rng.multivariate_hypergeometric(np.full(bins, slots, dtype=np.int64), nnz,
                                            method="marginals").astype(np.int64)
 
 
@@ -433,13 +434,12 @@ def density_sides(M: int, N: int, K: int, weight_density: float, act_density: fl
 
     The operands hold exactly ``round(density * size)`` nonzeros at uniformly
     random positions (as accelsim's pruners and activation generator make
-    them). Weights stationary: a K index is useful when its row of X holds
-    any nonzero (probability ``1 - (1 - dx)^N``; the number of useful indices
-    is Binomial); W's nonzeros that fall on useful columns are Hypergeometric
-    and spread over the rows by a multivariate hypergeometric draw. Inputs
-    stationary is the mirror image. A streaming vector is streamed when it
-    meets a stationary nonzero. This is the trace path's bitmap logic in
-    distribution, and the same fold walk follows.
+    them). The draw follows the trace path's bitmap logic: nonzeros per
+    column of W and per row of X (multivariate hypergeometric over the K
+    indices); weights stationary keeps W's nonzeros on the K indices where X
+    has any (the OR over the streamed vectors) and spreads them over the M
+    rows; inputs stationary is the mirror image. A streaming vector is
+    streamed when it meets a stationary nonzero. Memory is O(M + N + K).
     """
     for key, v in dict(M=M, N=N, K=K).items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -450,12 +450,12 @@ def density_sides(M: int, N: int, K: int, weight_density: float, act_density: fl
     rng = np.random.default_rng([int(seed), 0x51A])
     nnz_w = int(round(dw * M * K))
     nnz_x = int(round(dx * K * N))
-    dw_, dx_ = nnz_w / (M * K), nnz_x / (K * N)
-    p_x_row = -math.expm1(N * math.log1p(-dx_)) if dx_ < 1 else 1.0     # row k of X has a nonzero
-    p_w_col = -math.expm1(M * math.log1p(-dw_)) if dw_ < 1 else 1.0     # column k of W has a nonzero
-    ws_counts = _row_counts(rng, M, K, int(rng.binomial(K, p_x_row)), nnz_w)
-    is_counts = _row_counts(rng, N, K, int(rng.binomial(K, p_w_col)), nnz_x)
-    effectual = float(M) * N * K * dw_ * dx_
+    w_col = _spread(rng, M, K, nnz_w)          # nonzeros in each column k of W
+    x_row = _spread(rng, N, K, nnz_x)          # nonzeros in each row k of X
+    x_any, w_any = x_row > 0, w_col > 0        # the ORs over the streamed vectors
+    ws_counts = _spread(rng, int(x_any.sum()), M, int(w_col[x_any].sum()))
+    is_counts = _spread(rng, int(w_any.sum()), N, int(x_row[w_any].sum()))
+    effectual = float(w_col @ x_row)
     ws = _Side("ws", ws_counts, int(np.count_nonzero(is_counts)), float(M) * K, float(K) * N, float(nnz_x))
     is_ = _Side("is", is_counts, int(np.count_nonzero(ws_counts)), float(K) * N, float(M) * K, float(nnz_w))
     return [ws, is_], effectual
