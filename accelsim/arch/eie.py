@@ -138,13 +138,15 @@ class EIEParams:
             raise ConfigError(f"'params.act_regs_per_pe' must be <= 65536, got {self.act_regs_per_pe}")
 
     def weight_encoder(self):
+        """The configured format with those of value_bits, index_bits, index_mode, ptr_bits it takes."""
         from ..formats import get_format
+        wanted = {"value_bits": self.value_bits, "index_bits": self.index_bits, "index_mode": self.index_mode,
+                  "ptr_bits": self.ptr_bits}
         try:
-            return get_format(self.weight_format, value_bits=self.value_bits, index_bits=self.index_bits,
-                              index_mode=self.index_mode, ptr_bits=self.ptr_bits)
+            accepted = {f.name for f in dataclasses.fields(get_format(self.weight_format).p)}
+            return get_format(self.weight_format, **{k: v for k, v in wanted.items() if k in accepted})
         except (FormatError, ConfigError) as e:
-            raise ConfigError(f"params.weight_format '{self.weight_format}' with value_bits, index_bits, "
-                              f"index_mode and ptr_bits: {e}") from None
+            raise ConfigError(f"params.weight_format '{self.weight_format}': {e}") from None
 
 
 # ---- numba kernels ---------------------------------------------------------------------------------------------

@@ -1,0 +1,236 @@
+"""EIE (Han et al., ISCA 2016): hand-simulated FIFO schedules, CSC padding, storage from the encoder, batches,
+rounds and convolutions."""
+import numpy as np
+import pytest
+
+import accelsim
+from accelsim.arch import load_arch
+from accelsim.arch.eie import _broadcast_schedule, plan_layer, schedule, step_cycles
+from accelsim.errors import ConfigError, ModelError
+from accelsim.formats import get_format
+from accelsim.traces import LayerTrace
+from accelsim.workload import conv, gemm
+
+
+def trace(w, x):
+    w = np.asarray(w, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    return LayerTrace(gemm("g", M=w.shape[0], K=w.shape[1], N=x.shape[1]), w, x)
+
+
+def run(w, x, **over):
+    return load_arch("eie", over).simulate(trace(w, x))
+
+
+# rows 0 and 2 belong to PE 0, rows 1 and 3 to PE 1; column 1 is skewed onto PE 0
+W_SKEW = [[1, 1, 1],
+          [1, 0, 0],
+          [1, 1, 0],
+          [1, 0, 0]]
+
+
+def test_hand_simulated_skewed_column_depth_2():
+    r = run(W_SKEW, [1, 1, 1], pes=2, fifo_depth=2)
+    # per-PE costs: PE0 [2, 2, 1], PE1 [2, 1 (empty slice: the pointer read), 1 (empty)]
+    # t0 broadcast a0 | t1 both work a0, broadcast a1 | t2 both finish a0, FIFOs full -> broadcast held
+    # t3 broadcast a2, PE0 starts a1 (2), PE1 does a1 | t4 PE0 ends a1, PE1 does a2 | t5 PE0 does a2 -> 6 cycles
+    assert r.cycles == 6
+    assert r.pe_busy.tolist() == [5, 4]
+    assert r.extra["fifo_full_stall_cycles"] == 1
+    assert r.extra["broadcasts"] == 3 and r.extra["broadcast_rate"] == pytest.approx(0.5)
+    assert r.extra["empty_slice_cycles"] == 2
+    assert r.extra["pe_idle_cycles_mean"] == pytest.approx(1.5)
+    assert r.extra["load_balance_efficiency"] == pytest.approx(4.5 / 6)
+    assert r.macs_performed == 7 and r.compute_cycles == 5 and r.stall_cycles == 1
+
+
+def test_hand_simulated_depth_1_is_lockstep():
+    r = run(W_SKEW, [1, 1, 1], pes=2, fifo_depth=1)
+    # a0 at t0 (done by both at the end of t2); a1 held t1-t2, sent t3, PE0 works it t4-t5;
+    # a2 held t4-t5 (PE0's FIFO holds a1 until the end of t5), sent t6, worked t7 -> 8 cycles, 4 held
+    assert r.cycles == 8
+    assert r.extra["fifo_full_stall_cycles"] == 4
+    assert r.pe_busy.tolist() == [5, 4]
+
+
+def test_zero_activations_cost_nothing():
+    rng = np.random.default_rng(3)
+    w = (rng.random((24, 40)) < 0.3).astype(np.float32)
+    x = rng.random(40).astype(np.float32)
+    x[rng.random(40) < 0.5] = 0.0
+    keep = x != 0
+    full = run(w, x, pes=4, fifo_depth=2)
+    dropped = run(w[:, keep], x[keep], pes=4, fifo_depth=2)
+    assert full.cycles == dropped.cycles
+    assert full.pe_busy.tolist() == dropped.pe_busy.tolist()
+    assert full.extra["broadcasts"] == int(keep.sum())
+    none = run(w, np.zeros(40), pes=4)
+    assert none.cycles == 0 and none.macs_performed == 0 and none.extra["broadcasts"] == 0
+
+
+@pytest.mark.parametrize("rows, pads", [([0, 16], 0), ([0, 17], 1), ([0, 33], 2), ([20], 1), ([0, 15, 31], 0)])
+def test_padding_when_the_gap_exceeds_15(rows, pads):
+    w = np.zeros((40, 1), np.float32)
+    w[rows, 0] = 1.0
+    r = run(w, [1.0], pes=1)
+    assert r.extra["padding_entries"] == pads
+    # one broadcast cycle, then one cycle per stored entry (real or padding)
+    assert r.cycles == 1 + len(rows) + pads
+    assert r.macs_performed == len(rows) + pads
+    assert r.extra["padding_work_fraction"] == pytest.approx(pads / (len(rows) + pads))
+
+
+def test_more_pes_shorten_the_slices_and_the_padding():
+    w = np.zeros((40, 1), np.float32)
+    w[[0, 34], 0] = 1.0               # 33 zeros between: 2 pads on one PE
+    assert run(w, [1.0], pes=1).extra["padding_entries"] == 2
+    assert run(w, [1.0], pes=2).extra["padding_entries"] == 1     # PE0 local rows 0 and 17: 16 zeros
+    assert run(w, [1.0], pes=4).extra["padding_entries"] == 0     # rows 0 and 34 on PEs 0 and 2
+
+
+def test_wider_index_removes_padding():
+    w = np.zeros((40, 1), np.float32)
+    w[[0, 33], 0] = 1.0
+    assert run(w, [1.0], pes=1, index_bits=4).extra["padding_entries"] == 2
+    assert run(w, [1.0], pes=1, index_bits=8).extra["padding_entries"] == 0
+    assert run(w, [1.0], pes=1, index_mode="absolute", index_bits=None).extra["padding_entries"] == 0
+
+
+@pytest.mark.parametrize("M, pes, depth", [(10, 4, 2), (10, 4, 8), (3, 4, 2), (64, 64, 8)])
+def test_dense_trace_is_dense_work_over_pes_plus_imbalance(M, pes, depth):
+    K = 5
+    r = run(np.ones((M, K)), np.ones(K), pes=pes, fifo_depth=depth)
+    rows_max = -(-M // pes)           # the PE with the most rows sets the pace; the broadcast is never the limit
+    assert r.cycles == 1 + K * rows_max
+    assert r.macs_performed == M * K
+    assert r.extra["padding_entries"] == 0
+    if M % pes == 0:
+        assert r.pe_busy.tolist() == [K * (M // pes)] * pes
+
+
+def test_recurrence_matches_cycle_stepping():
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        L, P, D = int(rng.integers(0, 25)), int(rng.integers(1, 5)), int(rng.integers(1, 6))
+        costs = rng.integers(0, 5, size=(L, P)).astype(np.int32)
+        cycles, busy, stall = step_cycles(costs, D)
+        c2, b2, k, s2 = _broadcast_schedule(costs.T[None].copy(), np.array([0, L]), np.arange(L), 1, 1, D)
+        assert (cycles, busy.tolist(), stall) == (c2, b2.tolist(), s2)
+        assert k == L
+
+
+def test_fifo_depth_1_never_faster_than_8(rng):
+    lt = accelsim.make_trace(accelsim.load_workload("gemm:96x200x1"), "unstructured", density=0.15,
+                             act_density=0.6, seed=4).layers[0]
+    p = load_arch("eie", {"pes": 8}).params
+    plan = plan_layer(lt, p)
+    times = [schedule(plan, d)[0] for d in (1, 2, 4, 8, 16, 256)]
+    assert all(a >= b for a, b in zip(times, times[1:]))
+    assert times[0] > times[3]
+    for _ in range(20):
+        w = (rng.random((30, 50)) < rng.uniform(0.05, 0.6)).astype(np.float32)
+        x = (rng.random(50) < 0.7).astype(np.float32)
+        assert run(w, x, pes=4, fifo_depth=1).cycles >= run(w, x, pes=4, fifo_depth=8).cycles
+
+
+def test_storage_is_the_encoders_on_each_pe_slice(rng):
+    w = rng.standard_normal((37, 90)).astype(np.float32)
+    w[rng.random(w.shape) < 0.88] = 0.0
+    r = run(w, np.ones(90), pes=4)
+    fmt = get_format("csc", value_bits=4, index_bits=4, index_mode="relative")
+    encs = [fmt.encode(w[p::4]) for p in range(4)]
+    assert r.extra["padding_entries"] == sum(e.padding_entries for e in encs)
+    assert r.weight_bits == sum(e.value_bits for e in encs)
+    assert r.metadata_bits == sum(e.metadata_bits for e in encs)
+    assert r.extra["stored_entries"] == sum(e.stored_entries for e in encs)
+    # with every activation nonzero each stored entry is processed once
+    assert r.macs_performed == r.extra["stored_entries"]
+    # 8-bit entries, 8 per 64-bit SRAM row
+    assert r.weight_bits + sum(e.breakdown["indices"] for e in encs) == 8 * r.extra["stored_entries"]
+
+
+def test_spmat_sram_reads_count_64_bit_rows():
+    # one PE, one column of 20 nonzeros (20 entries): rows 0-7, 8-15, 16-19 -> 3 reads of 64 bits
+    r = run(np.ones((20, 1)), [1.0], pes=1)
+    assert r.extra["spmat_sram_reads"] == 3
+    r2 = run(np.ones((20, 2)), [1.0, 1.0], pes=1)
+    # the second column starts at entry 20, in the third row: rows 2, 3, 4 -> 3 more reads
+    assert r2.extra["spmat_sram_reads"] == 6
+
+
+def test_a_format_without_column_pointers_is_refused():
+    with pytest.raises(ModelError, match="column pointers"):
+        run(np.eye(4), np.ones(4), pes=2, weight_format="bitmap", index_bits=None)
+    with pytest.raises(ConfigError):
+        load_arch("eie", {"weight_format": "no_such_format"}).simulate(trace(np.eye(2), np.ones(2)))
+    with pytest.raises(ConfigError):
+        load_arch("eie", {"fifo_depth": 0})
+
+
+def test_skewed_rows_show_load_imbalance():
+    w = np.zeros((32, 20), np.float32)
+    w[0::4] = 1.0                      # every nonzero lives on PE 0 of 4
+    r = run(w, np.ones(20), pes=4)
+    # PE 0: 8 entries per column; the others: one empty-slice cycle per column
+    assert r.pe_busy.tolist() == [160, 20, 20, 20]
+    assert r.extra["load_balance_efficiency"] < 0.4
+    even = run(np.ones((32, 20)), np.ones(20), pes=4)
+    assert even.extra["load_balance_efficiency"] > 0.95
+
+
+def test_batch_vectors_are_processed_one_after_another():
+    rng = np.random.default_rng(11)
+    w = (rng.random((40, 30)) < 0.3).astype(np.float32)
+    x = (rng.random(30) < 0.6).astype(np.float32)
+    one = run(w, x, pes=4)
+    two = run(w, np.stack([x, x], axis=1), pes=4)
+    assert two.extra["vectors"] == 2 and two.extra["mode"] == "spmv"
+    assert two.pe_busy.tolist() == [2 * b for b in one.pe_busy.tolist()]
+    assert two.macs_performed == 2 * one.macs_performed
+    assert one.cycles < two.cycles <= 2 * one.cycles
+
+
+def test_outputs_beyond_the_register_files_run_in_rounds():
+    w = np.ones((8, 3), np.float32)    # 4 rows per PE on 2 PEs, 2 registers each -> 2 rounds
+    r = run(w, np.ones(3), pes=2, act_regs_per_pe=2)
+    assert r.extra["rounds"] == 2
+    assert r.extra["broadcasts"] == 6
+    assert r.macs_performed == 24
+    assert r.cycles == 1 + 6 * 2      # every activation costs each PE its 2 rows of the round
+
+
+def test_convolution_runs_as_spmv_per_output_position():
+    rng = np.random.default_rng(5)
+    lay = conv("c", C=4, H=5, W=5, M=8, R=3, pad=1)
+    w = (rng.random((8, 36)) < 0.4).astype(np.float32)
+    x = (rng.random((1, 4, 5, 5)) < 0.5).astype(np.float32)
+    lt = LayerTrace(lay, w, x)
+    r = load_arch("eie", {"pes": 4}).simulate(lt)
+    assert r.extra["mode"] == "conv-as-spmv" and r.extra["vectors"] == 25
+    # no gap can exceed 15 with two rows per PE: every processed entry is a useful product
+    assert r.extra["padding_entries"] == 0
+    assert r.macs_performed == lt.effectual_macs()
+
+
+def test_grouped_convolution_runs_group_after_group():
+    lay = conv("dw", C=4, H=4, W=4, M=4, R=3, pad=1, groups=4)
+    lt = LayerTrace(lay, np.ones((4, 9), np.float32), np.ones((1, 4, 4, 4), np.float32))
+    r = load_arch("eie", {"pes": 4}).simulate(lt)
+    # one output row per group: only PE 0 owns rows; the others drop every activation for free
+    assert r.pe_busy.tolist()[1:] == [0, 0, 0]
+    assert r.macs_performed == lt.effectual_macs()
+
+
+def test_shipped_config_on_the_benchmark_workload():
+    df = accelsim.simulate("eie", "eie_benchmark", layers=["nt_lstm"])
+    row = df.iloc[0]
+    assert row["arch"] == "eie" and row["mode"] == "spmv" and row["vectors"] == 1
+    assert row["freq_hz"] == 800e6
+    for col in ("padding_entries", "padding_fraction", "broadcast_rate", "pe_idle_cycles_mean",
+                "fifo_full_stall_cycles", "load_balance_efficiency", "energy_spmat_sram_pj", "area_mm2"):
+        assert col in df.columns
+    # NeuralTalk LSTM (Table III: 2400 outputs, 10% weights, dense input) takes microseconds on 64 PEs
+    assert 4e-6 < row["latency_s"] < 12e-6
+    assert 0.5 < row["load_balance_efficiency"] <= 1.0
