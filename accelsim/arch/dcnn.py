@@ -7,11 +7,18 @@ The same array as :mod:`accelsim.arch.scnn` (8 x 8 PEs of 4 x 4 multipliers,
 dense twin of SCNN's dataflow, PT-IS-CP-dense (Sec. III-A): every PE owns a
 planar tile of every input channel and multiplies *every* weight of an
 output-channel group with *every* activation of its tile, zeros included. Cycles
-come from the same mapping code as SCNN with dense counts
-(``sum_c ceil(tile_c / I) * ceil(Kc R S / F)`` per PE and group), with the same
+come from the same mapping code as SCNN with dense counts, with the same
 ``Kc``, barriers, halo drain and sub-tiling; products land on dense, regular
-accumulator addresses, so there are no bank conflicts. Fully connected layers
-use SCNN's output-slice mapping, densely.
+accumulator addresses, so there are no bank conflicts. ``packing`` says how a
+dense PE fills its multipliers: ``perfect`` (default; every multiplier busy
+while the group's work lasts, ``ceil(products / (F I))`` cycles per PE and
+group: a dense engine can always vectorize over a dimension that fills it, so
+the baseline loses only to planar-tile imbalance, barriers and drains) or
+``cartesian`` (SCNN's ``ceil(tile_c / I) * ceil(Kc R S / F)`` per channel: the
+dense Cartesian product, with its partly filled vectors). The paper does not
+describe DCNN's PE beyond "the same multipliers, dense"; ``perfect`` is the
+conservative baseline for SCNN's speedup. Fully connected layers use SCNN's
+output-slice mapping, densely.
 
 Storage is uncompressed: activations are 16-bit values in a 16 KB IARAM and a
 16 KB OARAM per PE (the paper gives DCNN 2 MB of SRAM against SCNN's 1 MB,

@@ -420,10 +420,12 @@ def _walk(u_a, u_w, u_slot, u_k0, u_oy0, u_ox0, u_img,
     update a cycle, and the array stalls while a bank holds more than ``depth`` queued
     updates. ``free[b]`` is the cycle at which bank ``b`` has retired everything queued, so
     its backlog at cycle ``now`` is ``free[b] - now``.
-    Returns per-slot busy and stall cycles, valid and out-of-plane products.
+    Returns per-slot busy cycles, stall cycles while issuing, tail cycles (the banks draining
+    after the slot's last issue), and the valid and out-of-plane products.
     """
     busy = np.zeros(nslots)
     stall = np.zeros(nslots)
+    tail = np.zeros(nslots)
     free = np.zeros(nbanks, np.int64)
     valid = 0
     wasted = 0
@@ -434,7 +436,7 @@ def _walk(u_a, u_w, u_slot, u_k0, u_oy0, u_ox0, u_img,
         slot = u_slot[u]
         if slot != prev:
             if prev >= 0 and maxfree > now:
-                stall[prev] += maxfree - now      # the PE finishes when its banks have drained
+                tail[prev] += maxfree - now       # the PE finishes when its banks have drained
             free[:] = 0
             now = 0
             maxfree = 0
@@ -479,8 +481,8 @@ def _walk(u_a, u_w, u_slot, u_k0, u_oy0, u_ox0, u_img,
                 now += 1
                 busy[slot] += 1
     if prev >= 0 and maxfree > now:
-        stall[prev] += maxfree - now
-    return busy, stall, valid, wasted
+        tail[prev] += maxfree - now
+    return busy, stall, tail, valid, wasted
 
 
 @njit(cache=True)
@@ -521,7 +523,8 @@ def _offsets(keys: np.ndarray, n: int) -> np.ndarray:
 @dataclass
 class WalkResult:
     busy: np.ndarray       # per slot, for the walked units (all units when exact)
-    stall: np.ndarray
+    stall: np.ndarray      # stalls while issuing
+    tail: np.ndarray       # bank drain after the slot's last issue
     valid: int
     wasted: int
     exact: bool
@@ -568,7 +571,7 @@ def _walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values
         units.append((b, v, kg, g * cg + cl, cl, ph, prod[b, v, j, cl, ph]))
     b, v, kg, c, cl, ph, pr = (np.concatenate(z) for z in zip(*units))
     if b.size == 0:
-        return WalkResult(np.zeros(nslots), np.zeros(nslots), 0, 0, exact, 0.0,
+        return WalkResult(np.zeros(nslots), np.zeros(nslots), np.zeros(nslots), 0, 0, exact, 0.0,
                           np.zeros((B, lay.M, lay.P, lay.Q)) if want_values else None)
     order = np.lexsort((ph, c, kg, v, b))      # slot-major: (b, v, kg), then channel, phase
     b, v, kg, c, cl, ph, pr = (z[order] for z in (b, v, kg, c, cl, ph, pr))
@@ -605,12 +608,12 @@ def _walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values
     nb = p.banks
     shift = max(1, int(nb - 1).bit_length())
     out = np.zeros((B, lay.M, lay.P, lay.Q)) if want_values else np.zeros((1, 1, 1, 1))
-    busy, stall, valid, wasted = _walk(
+    busy, stall, tail, valid, wasted = _walk(
         u_a, u_w, slot, plan.kg_k0[kg], plan.oy0[v], plan.ox0[v], b,
         a_off, ay, ax, aval, w_off, wk, wr, ws, wval,
         p.F, p.I, nb, shift, p.bank_queue_entries, lay.stride, lay.pad, lay.P, lay.Q,
         plan.nph == 1 and lay.stride > 1, plan.hacc, plan.wacc, nslots, want_values, out)
-    return WalkResult(busy, stall, int(valid), int(wasted), exact, float(pr.sum()),
+    return WalkResult(busy, stall, tail, int(valid), int(wasted), exact, float(pr.sum()),
                       out if want_values else None)
 
 
@@ -682,7 +685,7 @@ def _walk_fc(W: np.ndarray, X: np.ndarray, plan: FCPlan, A: np.ndarray, Wc: np.n
         prod = prod * keep
     ch, pe, j, c = np.nonzero(prod)
     if ch.size == 0:
-        return WalkResult(np.zeros(nslots), np.zeros(nslots), 0, 0, exact, 0.0,
+        return WalkResult(np.zeros(nslots), np.zeros(nslots), np.zeros(nslots), 0, 0, exact, 0.0,
                           np.zeros((1, M, 1, N)) if want_values else None)
     order = np.lexsort((c, pe, j, ch))
     ch, pe, j, c = ch[order], pe[order], j[order], c[order]
@@ -714,11 +717,11 @@ def _walk_fc(W: np.ndarray, X: np.ndarray, plan: FCPlan, A: np.ndarray, Wc: np.n
     nb = p.banks
     shift = max(1, int(nb - 1).bit_length())
     out = np.zeros((1, M, 1, N)) if want_values else np.zeros((1, 1, 1, 1))
-    busy, stall, valid, wasted = _walk(
+    busy, stall, tail, valid, wasted = _walk(
         u_a, u_w, slot, plan.ks[pe, j], np.zeros(pe.size, np.int64), plan.nb[ch], np.zeros(pe.size, np.int64),
         a_off, ay, ax, aval, w_off, wk, zeros, zeros, wval,
         p.F, p.I, nb, shift, p.bank_queue_entries, 1, 0, 1, N, False, 1, plan.nc, nslots, want_values, out)
-    return WalkResult(busy, stall, int(valid), int(wasted), exact, float(prod.sum()),
+    return WalkResult(busy, stall, tail, int(valid), int(wasted), exact, float(prod.sum()),
                       out if want_values else None)
 
 
@@ -753,6 +756,18 @@ class Mapped:
     walk: WalkResult | None = None
 
 
+def _stalls(walk: WalkResult, busy: np.ndarray, prods: np.ndarray) -> tuple[np.ndarray, str]:
+    """Bank-conflict stalls per slot: walked exactly, or estimated from a sample as a stall-per-busy-
+    cycle ratio (issue stalls) plus the mean drain tail of a walked slot (for every busy slot)."""
+    if walk.exact:
+        return (walk.stall + walk.tail).reshape(busy.shape), "exact"
+    ratio = walk.stall.sum() / max(walk.busy.sum(), 1.0)
+    walked = walk.busy > 0
+    tail = walk.tail[walked].mean() if walked.any() else 0.0
+    est = busy * ratio + (busy > 0) * tail
+    return est, f"sampled ({walk.walked_products / max(prods.sum(), 1):.1%} of products)"
+
+
 def map_layer(lt, p, sparse: bool, conflicts: bool, packing: str = "cartesian") -> Mapped:
     """Map *lt* onto the PE array: counts, timing and losses (*sparse*: SCNN; otherwise dense).
 
@@ -780,13 +795,7 @@ def map_layer(lt, p, sparse: bool, conflicts: bool, packing: str = "cartesian") 
         stall = np.zeros_like(busy)
         if conflicts and prods.sum() > 0:
             walk = _walk_conv(lt, plan, A, Wc, p)
-            if walk.exact:
-                stall = walk.stall.reshape(busy.shape)
-                method = "exact"
-            else:
-                ratio = walk.stall.sum() / max(walk.busy.sum(), 1.0)
-                stall = busy * ratio
-                method = f"sampled ({walk.walked_products / max(prods.sum(), 1):.1%} of products)"
+            stall, method = _stalls(walk, busy, prods)
         drain = conv_drain(plan, B, p.drain_words_per_cycle, p.halo_words_per_cycle)
         timing = phase_timing(conv_phases(plan, prods, npe), conv_phases(plan, busy, npe),
                               conv_phases(plan, stall, npe), drain, peak, p.acc_double_buffered)
@@ -809,12 +818,7 @@ def map_layer(lt, p, sparse: bool, conflicts: bool, packing: str = "cartesian") 
     method = "none (dense: regular accumulation)"
     if conflicts and prods.sum() > 0:
         walk = _walk_fc(W, X, plan, A, Wc, p)
-        if walk.exact:
-            stall = walk.stall.reshape(busy.shape)
-            method = "exact"
-        else:
-            stall = busy * (walk.stall.sum() / max(walk.busy.sum(), 1.0))
-            method = f"sampled ({walk.walked_products / max(prods.sum(), 1):.1%} of products)"
+        stall, method = _stalls(walk, busy, prods)
     nchunk = A.shape[0]
     sizes = np.diff(plan.ks, axis=1)             # (npe, nkg)
     cw = np.diff(plan.nb)                        # (nchunk,)

@@ -1,0 +1,241 @@
+"""SCNN and its dense twin DCNN (Parashar et al., ISCA 2017): hand-checked cases and behaviours."""
+import math
+
+import numpy as np
+import pytest
+
+import accelsim
+from accelsim.arch import load_arch
+from accelsim.arch.scnn import map_layer, simulate_scnn_functional
+from accelsim.errors import ConfigError, ModelError
+from accelsim.traces import LayerTrace
+from accelsim.workload import conv, gemm
+
+FAST = {"drain_words_per_cycle": 1e9, "halo_words_per_cycle": 1e9}   # drains and halos take ~0 cycles
+
+
+def scnn(**over):
+    return load_arch("scnn", over).params
+
+
+def run(lt, **over):
+    return load_arch("scnn", over).simulate(lt)
+
+
+def sparse_trace(lay, rng, wd=0.5, ad=0.6):
+    w = (rng.standard_normal(lay.weight_shape) * (rng.random(lay.weight_shape) < wd)).astype(np.float32)
+    x = (rng.random(lay.input_shape) * (rng.random(lay.input_shape) < ad)).astype(np.float32)
+    return LayerTrace(lay, w, x)
+
+
+# ---- hand-checked ------------------------------------------------------------------------
+def test_products_by_hand_one_pe():
+    # 1 x 2 input, filter 1 x 2, no padding: one output. Acts x0, x1; weights s0, s1; F = I = 2.
+    lay = conv("t", C=1, H=1, W=2, M=1, R=1, S=2)
+    lt = LayerTrace(lay, np.array([[2.0, 3.0]], np.float32), np.array([[[[5.0, 7.0]]]], np.float32))
+    r = run(lt, pes=[1, 1], F=2, I=2, acc_banks=8, bank_queue_entries=0, compare_dcnn=False, **FAST)
+    # the 2 x 2 array forms all four pairs in one cycle; only (x0, s0) and (x1, s1) reach output 0
+    assert r.macs_performed == 4
+    assert r.extra["macs_useful"] == 2 == lt.effectual_macs()
+    assert r.extra["products_out_of_plane"] == 2
+    assert r.extra["ideal_cycles"] == 1.0 and r.extra["loss_intra_pe_frag_cycles"] == 0.0
+    # both useful products hit the same accumulator in the same cycle: one bank-conflict cycle
+    assert r.extra["loss_bank_conflict_cycles"] == 1.0
+    assert r.compute_cycles == pytest.approx(2.0, abs=1e-6)
+    out = simulate_scnn_functional(lt, scnn(pes=[1, 1], F=2, I=2, acc_banks=8))
+    assert out[0, 0] == 2 * 5 + 3 * 7
+
+
+def test_planar_tiles_by_hand_2x2_pes():
+    # 1x1 conv, 2 input channels, 4x4 plane on 2x2 PEs: each PE owns a 2x2 tile of both channels.
+    lay = conv("t", C=2, H=4, W=4, M=2, R=1)
+    w = np.array([[1, 0], [2, 3]], np.float32)        # channel 0: 2 nonzero weights, channel 1: 1
+    x = np.zeros((1, 2, 4, 4), np.float32)
+    x[0, 0, 0, 0] = x[0, 0, 0, 1] = x[0, 0, 1, 0] = 1   # PE (0,0): 3 activations in channel 0
+    x[0, 1, 1, 1] = 1                                  # ... and 1 in channel 1
+    x[0, 1, 2, 3] = 1                                  # PE (1,1): 1 activation in channel 1
+    lt = LayerTrace(lay, w, x)
+    r = run(lt, pes=[2, 2], F=2, I=2, acc_banks=8, bank_queue_entries=8, compare_dcnn=False, **FAST)
+    assert r.extra["kc"] == 2 and r.extra["barrier_phases"] == 1
+    # PE (0,0): ceil(3/2)*ceil(2/2) + ceil(1/2)*ceil(1/2) = 3 cycles, 3*2 + 1*1 = 7 products
+    # PE (1,1): 1 cycle, 1 product; PEs (0,1), (1,0): idle
+    assert r.macs_performed == 8 == lt.effectual_macs()
+    assert list(r.pe_busy) == pytest.approx([3, 0, 0, 1])
+    assert r.extra["ideal_cycles"] == pytest.approx(8 / 16)
+    assert r.extra["loss_intra_pe_frag_cycles"] == pytest.approx((3 - 7 / 4 + 1 - 1 / 4) / 4)
+    assert r.extra["loss_inter_pe_imbalance_cycles"] == pytest.approx(3 - 4 / 4)
+    assert r.compute_cycles == pytest.approx(3.0, abs=1e-6)
+
+
+def test_kc_and_halos_by_hand():
+    # 16x16 input, 3x3 'same' conv on 2x2 PEs: 8x8 tiles. Tile (0,0) reaches outputs 0..8 in each
+    # direction (the plane's edge clips the other side): 9x9 = 81 partial sums per channel, so one
+    # accumulator set of 32 x 32 = 1024 entries holds Kc = 1024 // 81 = 12 channels: 64 channels in
+    # 6 groups. Each tile owns 8x8 outputs and sends 81 - 64 = 17 halo partial sums per channel.
+    lay = conv("t", C=4, H=16, W=16, M=64, R=3, pad=1)
+    lt = sparse_trace(lay, np.random.default_rng(0))
+    r = run(lt, pes=[2, 2], compare_dcnn=False)
+    assert r.extra["kc"] == 12 and r.extra["barrier_phases"] == 6
+    assert r.extra["halo_words"] == 4 * 17 * 64
+    with pytest.raises(ModelError, match="kc=12"):
+        run(lt, pes=[2, 2], kc=13)
+    # 3x3 PEs: input rows split 0-5, 5-10, 10-16; the middle tile reaches outputs 4..10 (7 rows), the
+    # last 9..15 (7, clipped by the edge): footprint 7x7 = 49, Kc = 1024 // 49 = 20
+    r3 = run(lt, pes=[3, 3], compare_dcnn=False)
+    assert r3.extra["kc"] == 20
+
+
+def test_imbalance_when_one_tile_holds_every_nonzero():
+    lay = conv("t", C=8, H=16, W=16, M=16, R=3, pad=1)
+    rng = np.random.default_rng(1)
+    lt = sparse_trace(lay, rng)
+    x = lt.input.copy()
+    x[:, :, 8:, :] = 0
+    x[:, :, :, 8:] = 0                  # only PE (0,0)'s tile keeps activations
+    skew = run(LayerTrace(lay, lt.weight, x), pes=[2, 2], compare_dcnn=False, **FAST)
+    even = run(lt, pes=[2, 2], compare_dcnn=False, **FAST)
+    assert skew.pe_busy[1:].max() < 0.1 * skew.pe_busy[0]
+    imb = skew.extra["loss_inter_pe_imbalance_cycles"]
+    assert imb > 0.5 * skew.compute_cycles
+    assert even.extra["loss_inter_pe_imbalance_cycles"] < 0.2 * even.compute_cycles
+
+
+# ---- the arithmetic: scattered products give the convolution ------------------------------
+@pytest.mark.parametrize("geom", [
+    dict(C=3, H=9, W=7, M=5, R=3, pad=1),
+    dict(C=4, H=11, W=10, M=6, R=3, stride=2, pad=1),
+    dict(C=2, H=13, W=13, M=3, R=5, stride=3),
+    dict(C=4, H=8, W=8, M=6, R=3, pad=1, groups=2, batch=2),
+    dict(C=3, H=6, W=6, M=40, R=1),
+])
+@pytest.mark.parametrize("mode", ["phase", "cartesian"])
+def test_scattered_products_equal_dense_convolution(geom, mode):
+    lay = conv("t", **geom)
+    lt = sparse_trace(lay, np.random.default_rng(2))
+    p = scnn(pes=[2, 2], stride_mode=mode, acc_bank_entries=2)  # small accumulators: several groups
+    np.testing.assert_allclose(simulate_scnn_functional(lt, p), lt.output(), rtol=1e-10, atol=1e-9)
+    r = load_arch("scnn", {"pes": [2, 2], "stride_mode": mode, "compare_dcnn": False}).simulate(lt)
+    assert r.extra["macs_useful"] == lt.effectual_macs()
+    assert r.macs_performed >= r.extra["macs_useful"]
+
+
+def test_fc_scattered_products_and_quarter_utilization():
+    lay = gemm("f", M=70, K=40, N=3)
+    lt = sparse_trace(lay, np.random.default_rng(3))
+    np.testing.assert_allclose(simulate_scnn_functional(lt, scnn(pes=[2, 2])), lt.output(), atol=1e-9)
+    one = gemm("f1", M=256, K=300, N=1)
+    lt1 = sparse_trace(one, np.random.default_rng(4), wd=0.9, ad=1.0)
+    r = run(lt1, compare_dcnn=False, dram_bytes_per_cycle=1e9, **FAST)
+    assert r.extra["mode"] == "fc-mapped" and r.macs_performed == lt1.effectual_macs()
+    # one activation per cycle meets F weights: at most F of the F x I multipliers work (25%)
+    assert r.macs_performed / (r.compute_cycles * 1024) <= 0.25 + 1e-9
+    batch = gemm("f4", M=256, K=300, N=4)
+    r4 = run(LayerTrace(batch, lt1.weight, np.ones((300, 4), np.float32)), compare_dcnn=False,
+             dram_bytes_per_cycle=1e9, **FAST)
+    assert r4.macs_performed / (r4.compute_cycles * 1024) > 0.5   # a batch of I fills the I lanes
+
+
+# ---- behaviours ---------------------------------------------------------------------------------
+def test_walked_busy_cycles_equal_the_count_formula():
+    lay = conv("t", C=6, H=12, W=12, M=16, R=3, pad=1)
+    lt = sparse_trace(lay, np.random.default_rng(5))
+    m = map_layer(lt, scnn(pes=[2, 2]), sparse=True, conflicts=True)
+    assert m.conflict_method == "exact"
+    assert m.walk.busy.sum() == m.busy_total
+    assert m.walk.valid == m.valid == lt.effectual_macs()
+
+
+def test_dense_trace_reproduces_dense_cartesian_baseline():
+    lay = conv("t", C=5, H=10, W=10, M=12, R=3, pad=1)
+    rng = np.random.default_rng(6)
+    lt = LayerTrace(lay, rng.standard_normal(lay.weight_shape).astype(np.float32) + 5,
+                    rng.random(lay.input_shape).astype(np.float32) + 1)
+    s = map_layer(lt, scnn(pes=[2, 2]), sparse=True, conflicts=False)
+    d = map_layer(lt, load_arch("dcnn", {"pes": [2, 2], "packing": "cartesian"}).params, sparse=False,
+                  conflicts=False)
+    assert s.products == d.products and s.busy_total == d.busy_total
+    assert s.timing.cycles == pytest.approx(d.timing.cycles)
+
+
+def test_more_sparsity_never_costs_more_products_or_cycles():
+    prev = None
+    for dens in (1.0, 0.7, 0.4, 0.1):
+        tr = accelsim.build_trace("alexnet", layers=["conv4"], density=dens, act_density=dens, seed=0)
+        r = run(tr.layers[0], compare_dcnn=False)
+        if prev is not None:
+            assert r.macs_performed <= prev.macs_performed
+            assert r.extra["ideal_cycles"] + r.extra["loss_intra_pe_frag_cycles"] <= \
+                prev.extra["ideal_cycles"] + prev.extra["loss_intra_pe_frag_cycles"]
+        prev = r
+
+
+def test_loss_columns_add_up_to_cycles():
+    tr = accelsim.build_trace("alexnet", layers=["conv2"], profile="han2015", act_density=0.5, seed=0)
+    r = run(tr.layers[0])
+    e = r.extra
+    parts = (e["ideal_cycles"] + e["loss_intra_pe_frag_cycles"] + e["loss_inter_pe_imbalance_cycles"]
+             + e["loss_bank_conflict_cycles"] + e["loss_halo_cycles"])
+    assert parts == pytest.approx(r.compute_cycles, rel=1e-9)
+    assert r.cycles == pytest.approx(r.compute_cycles + e["dram_stall_cycles"])
+    d = load_arch("dcnn").simulate(tr.layers[0])
+    assert e["dcnn_cycles"] == d.cycles and e["speedup_vs_dcnn"] == pytest.approx(d.cycles / r.cycles)
+
+
+def test_sampled_bank_conflicts_track_the_exact_walk():
+    tr = accelsim.build_trace("alexnet", layers=["conv5"], density=0.4, act_density=0.4, seed=0)
+    lt = tr.layers[0]
+    exact = run(lt, compare_dcnn=False, conflict_sample_products=100_000_000)
+    sampled = run(lt, compare_dcnn=False, conflict_sample_products=100_000)
+    assert exact.extra["bank_conflict_method"] == "exact"
+    assert sampled.extra["bank_conflict_method"].startswith("sampled")
+    assert sampled.extra["loss_bank_conflict_cycles"] == pytest.approx(exact.extra["loss_bank_conflict_cycles"],
+                                                                      rel=0.3)
+    # deeper bank queues absorb bursts: conflicts never grow
+    deep = run(lt, compare_dcnn=False, conflict_sample_products=100_000_000, bank_queue_entries=8)
+    assert deep.extra["loss_bank_conflict_cycles"] <= exact.extra["loss_bank_conflict_cycles"]
+
+
+def test_energy_sparse_pays_bookkeeping_when_dense_and_wins_when_sparse():
+    dense = accelsim.simulate("scnn", "alexnet", layers=["conv3"], density=1.0, act_density=1.0).iloc[0]
+    sparse = accelsim.simulate("scnn", "alexnet", layers=["conv3"], density=0.2, act_density=0.3).iloc[0]
+    assert dense["energy_ratio_vs_dcnn"] < 1.0 < sparse["energy_ratio_vs_dcnn"]
+    assert dense["speedup_vs_dcnn"] < 1.0 < sparse["speedup_vs_dcnn"]
+    opt = accelsim.simulate("dcnn_opt", "alexnet", layers=["conv3"], density=0.2, act_density=0.3).iloc[0]
+    base = accelsim.simulate("dcnn", "alexnet", layers=["conv3"], density=0.2, act_density=0.3).iloc[0]
+    assert opt["cycles"] == base["cycles"] and opt["energy_pj"] < base["energy_pj"]
+
+
+def test_golden_alexnet_conv5():
+    df = accelsim.simulate("scnn", "alexnet", layers=["conv5"], profile="han2015", act_density=0.5, seed=0)
+    r = df.iloc[0]
+    # 13x13 plane on 8x8 PEs: tiles of 1-2 pixels reaching 4x4 outputs; Kc = 1024 // 16 = 64
+    assert r["kc"] == 64 and r["tiles"] == "8x8" and r["mode"] == "conv"
+    assert r["macs_performed"] == GOLDEN["macs_performed"]
+    assert r["cycles"] == pytest.approx(GOLDEN["cycles"], rel=1e-9)
+    assert r["energy_pj"] == pytest.approx(GOLDEN["energy_pj"], rel=1e-9)
+    assert r["speedup_vs_dcnn"] == pytest.approx(GOLDEN["speedup_vs_dcnn"], rel=1e-9)
+
+
+#: regression figures of the shipped config (bank conflicts sampled with the default seed)
+GOLDEN = {"macs_performed": 13833352.0, "cycles": 40373.66299527445, "energy_pj": 84336470.18130158,
+          "speedup_vs_dcnn": 2.7503077937960874}
+
+
+# ---- configs and errors -------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["scnn", "dcnn", "dcnn_opt"])
+def test_shipped_configs_load(name):
+    cfg = load_arch(name)
+    assert cfg.params.n_pes == 64 and cfg.params.F * cfg.params.I == 16
+    assert cfg.energy.node_nm == 16
+
+
+@pytest.mark.parametrize("over, msg", [
+    ({"pes": [0, 8]}, "pes"),
+    ({"weight_format": "nope"}, "weight_format"),
+    ({"act_format_params": {"value_bits": 16, "bogus": 1}}, "act_format"),
+    ({"bank_queue_entries": -1}, "bank_queue_entries"),
+    ({"stride_mode": "diagonal"}, "stride_mode"),
+])
+def test_bad_params_are_config_errors(over, msg):
+    with pytest.raises(ConfigError, match=msg):
+        load_arch("scnn", over)
