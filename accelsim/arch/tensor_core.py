@@ -75,7 +75,6 @@ What it leaves out, and what is assumed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -101,7 +100,8 @@ ACC_BYTES = 4
 MAX_CTAS = 1 << 25
 
 # CUTLASS-style thread-block tiles (tm, tn, tk) that autotuning chooses from when the config gives none.
-DEFAULT_TILES = ((256, 128, 32), (128, 256, 32), (128, 128, 32), (128, 64, 32), (64, 128, 32), (64, 64, 32))
+DEFAULT_TILES = ((256, 128, 32), (128, 256, 32), (128, 128, 32), (128, 64, 32), (64, 128, 32), (64, 64, 32),
+                 (128, 32, 32), (64, 32, 32))
 
 
 @dataclass
@@ -237,77 +237,136 @@ class Plan:
 # The wave kernel: one pass over the CTAs in launch order.
 # ---------------------------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _waves(a_id, b_id, a_bytes, a_l2, b_dram, b_l2, c_l2, c_dram, cta_sm, cta_mma, slots, sms, l2_cap, all_fit):
-    """Per-wave DRAM bytes, L2 bytes, busiest-SM time and busiest-SM math time, and per-SM busy time.
+def _cta_order(tiles_m, tiles_n, swizzle):
+    """(m, n) tile indices of one GEMM in launch order: strips of ``swizzle`` tile rows, m fastest in a strip."""
+    T = tiles_m * tiles_n
+    m_idx = np.empty(T, np.int64)
+    n_idx = np.empty(T, np.int64)
+    t = 0
+    for m0 in range(0, tiles_m, swizzle):
+        width = min(swizzle, tiles_m - m0)
+        for n in range(tiles_n):
+            for mi in range(width):
+                m_idx[t] = m0 + mi
+                n_idx[t] = n
+                t += 1
+    return m_idx, n_idx
 
-    CTA ``t`` runs in wave ``t // slots`` on SM ``(t % slots) % sms``. A panel is read from DRAM the first
-    time a wave touches it, unless L2 still holds it (``all_fit``: every panel stays; otherwise a panel the
-    previous wave touched stays when the two waves' panels fit in ``l2_cap``).
+
+@njit(cache=True)
+def _waves(groups, nks, tiles_m, tiles_n, swizzle, M, N, K, tm, tn, k_slice, per_split, ktiles,
+           a_eb, b_eb, c_eb, acc_b, b_ratio, a_share, b_share, sm_iter, mma_iter,
+           slots, sms, l2_cap, all_fit, dram_bpc, l2_bpc):
+    """Walk the CTAs in launch order; return the per-wave roofline sums, the traffic and per-SM busy time.
+
+    CTA ``t`` (order: group, K split, then the rasterised tiles) runs in wave ``t // slots`` on SM
+    ``(t % slots) % sms``. An A panel (group, split, tile row) or B panel (group, split, tile column) comes
+    from DRAM the first time a wave touches it unless L2 still holds it: always after its first touch when
+    ``all_fit``, else when the previous wave touched it and the two waves' panels fit in ``l2_cap``. Every
+    CTA reads its panels through L2 (divided by the cluster sharing ``a_share`` / ``b_share``) and writes its
+    outputs (with split-K, 32-bit partials to a workspace and back, and C once).
     """
-    T = a_id.size
+    m_of, n_of = _cta_order(tiles_m, tiles_n, swizzle)
+    per_blk = tiles_m * tiles_n
+    T = groups * nks * per_blk
     W = (T + slots - 1) // slots
+    na = groups * nks * tiles_m
+    nb = groups * nks * tiles_n
+    a_bytes = np.empty(na)
+    b_dram = np.empty(nb)
+    for blk in range(groups * nks):
+        ks = blk % nks
+        klen = min(k_slice, K - ks * k_slice)
+        if klen < 0:
+            klen = 0
+        for m in range(tiles_m):
+            a_bytes[blk * tiles_m + m] = klen * min(tm, M - m * tm) * a_eb
+        for n in range(tiles_n):
+            b_dram[blk * tiles_n + n] = klen * min(tn, N - n * tn) * b_eb * b_ratio
+    # pass 1: the bytes of the distinct panels each wave touches (its L2 footprint)
     foot = np.zeros(W)
-    seen_a = np.full(a_bytes.size, -1, np.int64)
-    seen_b = np.full(b_dram.size, -1, np.int64)
+    seen_a = np.full(na, -1, np.int64)
+    seen_b = np.full(nb, -1, np.int64)
     for t in range(T):
         w = t // slots
-        pa = a_id[t]
-        pb = b_id[t]
+        blk = t // per_blk
+        pa = blk * tiles_m + m_of[t % per_blk]
+        pb = blk * tiles_n + n_of[t % per_blk]
         if seen_a[pa] != w:
             seen_a[pa] = w
             foot[w] += a_bytes[pa]
         if seen_b[pb] != w:
             seen_b[pb] = w
             foot[w] += b_dram[pb]
-    last_a = np.full(a_bytes.size, -1, np.int64)
-    last_b = np.full(b_dram.size, -1, np.int64)
-    dram = np.zeros(W)
-    l2 = np.zeros(W)
-    sm_time = np.zeros(W)
-    mma_time = np.zeros(W)
+    # pass 2: traffic and SM time per wave
+    last_a = np.full(na, -1, np.int64)
+    last_b = np.full(nb, -1, np.int64)
     busy = np.zeros(sms)
     load = np.zeros(sms)
     load_mma = np.zeros(sms)
+    dram_w = 0.0
+    l2_w = 0.0
+    roof = 0.0
+    sm_sum = 0.0
+    mma_sum = 0.0
+    mem_sum = 0.0
+    dram_cyc = 0.0
+    l2_cyc = 0.0
+    dram_total = 0.0
+    l2_total = 0.0
     for t in range(T):
         w = t // slots
         j = t - w * slots
-        s = j % sms
+        blk = t // per_blk
+        ks = blk % nks
+        m = m_of[t % per_blk]
+        n = n_of[t % per_blk]
         keep_prev = all_fit or (w > 0 and foot[w] + foot[w - 1] <= l2_cap)
-        pa = a_id[t]
+        pa = blk * tiles_m + m
         la = last_a[pa]
         if la != w:
             if la < 0 or not (all_fit or (la == w - 1 and keep_prev)):
-                dram[w] += a_bytes[pa]
+                dram_w += a_bytes[pa]
             last_a[pa] = w
-        pb = b_id[t]
+        pb = blk * tiles_n + n
         lb = last_b[pb]
         if lb != w:
             if lb < 0 or not (all_fit or (lb == w - 1 and keep_prev)):
-                dram[w] += b_dram[pb]
+                dram_w += b_dram[pb]
             last_b[pb] = w
-        l2[w] += a_l2[pa] + b_l2[pb] + c_l2[t]
-        dram[w] += c_dram[t]
-        load[s] += cta_sm[t]
-        load_mma[s] += cta_mma[t]
+        klen = min(k_slice, K - ks * k_slice)
+        if klen < 0:
+            klen = 0
+        outs = min(tm, M - m * tm) * min(tn, N - n * tn)
+        l2_w += a_bytes[pa] / a_share + klen * min(tn, N - n * tn) * b_eb / b_share
+        if nks > 1:
+            l2_w += outs * 2 * acc_b
+        if ks == 0:
+            l2_w += outs * c_eb
+            dram_w += outs * c_eb
+        iters = min(per_split, ktiles - ks * per_split)
+        s = j % sms
+        load[s] += iters * sm_iter
+        load_mma[s] += iters * mma_iter
         if j == slots - 1 or t == T - 1:
-            sm_time[w] = load.max()
-            mma_time[w] = load_mma.max()
+            sm_t = load.max()
+            dc = dram_w / dram_bpc
+            lc = l2_w / l2_bpc
+            mem = max(dc, lc)
+            roof += max(sm_t, mem)
+            sm_sum += sm_t
+            mma_sum += load_mma.max()
+            mem_sum += mem
+            dram_cyc += dc
+            l2_cyc += lc
+            dram_total += dram_w
+            l2_total += l2_w
             busy += load
             load[:] = 0.0
             load_mma[:] = 0.0
-    return dram, l2, sm_time, mma_time, busy
-
-
-@lru_cache(maxsize=256)
-def _raster(tiles_m: int, tiles_n: int, swizzle: int) -> tuple[np.ndarray, np.ndarray]:
-    """(m, n) tile indices of one GEMM in launch order: strips of ``swizzle`` tile rows, m fastest in a strip."""
-    m, n = np.meshgrid(np.arange(tiles_m), np.arange(tiles_n), indexing="ij")
-    m, n = m.ravel(), n.ravel()
-    order = np.lexsort((m, n, m // swizzle))
-    m, n = m[order], n[order]
-    m.flags.writeable = False
-    n.flags.writeable = False
-    return m, n
+            dram_w = 0.0
+            l2_w = 0.0
+    return roof, sm_sum, mma_sum, mem_sum, dram_cyc, l2_cyc, dram_total, l2_total, W, busy
 
 
 @dataclass
@@ -342,15 +401,12 @@ def _plan_cost(g: _Gemm, plan: Plan, p: TensorCoreParams, sparse: bool) -> dict 
     ktiles = -(-g.k_pad // tk)
     per_split = -(-ktiles // plan.split_k)
     nks = -(-ktiles // per_split)
-    k_slice = per_split * tk
-    iters = np.array([min(per_split, ktiles - s * per_split) for s in range(nks)], dtype=np.int64)
     tiles_m, tiles_n = -(-g.M // tm), -(-g.N // tn)
     n_ctas = g.groups * nks * tiles_m * tiles_n
     if n_ctas > MAX_CTAS:
         raise ModelError(f"the GEMM needs {n_ctas:.3g} thread blocks with tile {plan.name}, more than the "
                          f"{MAX_CTAS:.3g} accelsim will track; use a larger tile")
-    speed = p.speedup() if sparse else 1.0
-    rate = p.rate() * speed
+    rate = p.rate() * (p.speedup() if sparse else 1.0)
     mma_iter = tm * tn * tk / rate
     if p.smem_read == "per_warp":
         reads = warps * (wm * tk * ae + tk * wn * be)
@@ -358,60 +414,26 @@ def _plan_cost(g: _Gemm, plan: Plan, p: TensorCoreParams, sparse: bool) -> dict 
         reads = tm * tk * ae + tk * tn * be
     smem_iter_bytes = reads + tm * tk * ae + tk * tn * be          # operand reads + the pipeline's fills
     smem_iter = smem_iter_bytes / p.smem_bytes_per_clk
-    sm_iter = max(mma_iter, smem_iter)
-    # CTAs in launch order: group, split, then the rasterised (m, n) tiles
-    m_idx, n_idx = _raster(tiles_m, tiles_n, p.swizzle)
-    blk = np.arange(g.groups * nks, dtype=np.int64)
-    a_id = (blk[:, None] * tiles_m + m_idx[None, :]).ravel()
-    b_id = (blk[:, None] * tiles_n + n_idx[None, :]).ravel()
-    ks_of = np.repeat(blk % nks, tiles_m * tiles_n)
-    rows = np.minimum(tm, g.M - np.arange(tiles_m) * tm).astype(np.float64)
-    cols = np.minimum(tn, g.N - np.arange(tiles_n) * tn).astype(np.float64)
-    klen = np.minimum(k_slice, g.K - np.arange(nks) * k_slice).clip(min=0).astype(np.float64)
-    klen_blk = np.tile(klen, g.groups)
-    a_bytes = (klen_blk[:, None] * rows[None, :]).ravel() * ae
-    b_l2 = (klen_blk[:, None] * cols[None, :]).ravel() * be
-    b_dram = b_l2 * g.b_dram_ratio
-    # a cluster of cm x cn CTAs multicasts each panel it shares from L2 into all its CTAs' shared memories
     cm, cn = p.cluster
-    a_l2 = a_bytes / min(cn, tiles_n)
-    b_l2 = b_l2 / min(cm, tiles_m)
-    out_elems = np.tile((rows[m_idx] * cols[n_idx]), g.groups * nks)
-    if nks > 1:   # partial sums to a workspace and back (through L2), C written once by the reduction
-        c_l2 = out_elems * (2 * ACC_BYTES) + np.where(ks_of == 0, out_elems * ce, 0.0)
-    else:
-        c_l2 = out_elems * ce
-    c_dram = np.where(ks_of == 0, out_elems * ce, 0.0)
-    cta_sm = np.repeat(np.tile(iters, g.groups), tiles_m * tiles_n) * sm_iter
-    cta_mma = np.repeat(np.tile(iters, g.groups), tiles_m * tiles_n) * mma_iter
+    all_fit = g.groups * g.K * (g.M * ae + g.N * be * g.b_dram_ratio) <= p.l2_bytes
     slots = p.sms * ctas_per_sm
-    all_fit = bool(a_bytes.sum() + b_dram.sum() <= p.l2_bytes)
-    dram, l2, sm_t, mma_t, busy = _waves(a_id, b_id, a_bytes, a_l2, b_dram, b_l2, c_l2, c_dram, cta_sm, cta_mma,
-                                         slots, p.sms, float(p.l2_bytes), all_fit)
-    dram_bpc = p.dram_bytes_per_s / p.freq_hz
-    dram_c = dram / dram_bpc
-    l2_c = l2 / p.l2_bytes_per_clk
-    mem_c = np.maximum(dram_c, l2_c)
-    epilogue = tm * tn * 2 * ACC_BYTES / p.smem_bytes_per_clk
-    fill_drain = p.dram_latency_cycles + epilogue
-    waves = len(sm_t)
-    launches = 1 + (nks > 1)
-    launch = launches * p.launch_overhead_s * p.freq_hz
-    roof = np.maximum(sm_t, mem_c)
+    (roof, sm_c, mma_c, mem_c, dram_c, l2_c, dram_b, l2_b, waves, busy) = _waves(
+        g.groups, nks, tiles_m, tiles_n, p.swizzle, g.M, g.N, g.K, tm, tn, per_split * tk, per_split, ktiles,
+        ae, be, ce, ACC_BYTES, g.b_dram_ratio, float(min(cn, tiles_n)), float(min(cm, tiles_m)),
+        max(mma_iter, smem_iter), mma_iter, slots, p.sms, float(p.l2_bytes), all_fit,
+        p.dram_bytes_per_s / p.freq_hz, p.l2_bytes_per_clk)
     # A lone CTA's pipeline fill and epilogue are exposed in every wave; with co-resident CTAs one CTA's
     # main loop hides another's, and only the kernel's first fill and last epilogue remain.
-    exposed = fill_drain * (waves if ctas_per_sm == 1 else 1)
-    cycles = float(roof.sum() + exposed + launch)
-    kp_total = float(np.tile(iters, g.groups).sum()) * tk      # k covered, summed over (group, split)
-    padded_macs = float(tiles_m * tm * tiles_n * tn) * kp_total
-    smem_bytes = float(np.repeat(np.tile(iters, g.groups), tiles_m * tiles_n).sum()) * smem_iter_bytes \
-        + n_ctas * tm * tn * 2 * ACC_BYTES
-    return dict(plan=plan, cycles=cycles, math_cycles=float(mma_t.sum()), sm_cycles=float(sm_t.sum()),
-                memory_cycles=float(mem_c.sum()), dram_cycles=float(dram_c.sum()), l2_cycles=float(l2_c.sum()),
-                overhead_cycles=float(exposed + launch), roofline_cycles=float(roof.sum()),
-                dram_bytes=float(dram.sum()), l2_bytes=float(l2.sum()), smem_bytes=smem_bytes,
-                busy=busy, tiles=n_ctas, waves=waves, ctas_per_sm=ctas_per_sm, split_k=nks,
-                padded_macs=padded_macs, smem_limited=smem_iter > mma_iter)
+    epilogue = tm * tn * 2 * ACC_BYTES / p.smem_bytes_per_clk
+    exposed = (p.dram_latency_cycles + epilogue) * (waves if ctas_per_sm == 1 else 1)
+    launch = (1 + (nks > 1)) * p.launch_overhead_s * p.freq_hz
+    cta_iters = g.groups * tiles_m * tiles_n * ktiles          # k-steps summed over all CTAs
+    return dict(plan=plan, cycles=float(roof + exposed + launch), math_cycles=mma_c, sm_cycles=sm_c,
+                memory_cycles=mem_c, dram_cycles=dram_c, l2_cycles=l2_c, overhead_cycles=float(exposed + launch),
+                roofline_cycles=roof, dram_bytes=dram_b, l2_bytes=l2_b,
+                smem_bytes=float(cta_iters * smem_iter_bytes + n_ctas * tm * tn * 2 * ACC_BYTES),
+                busy=busy, tiles=n_ctas, waves=int(waves), ctas_per_sm=ctas_per_sm, split_k=nks,
+                padded_macs=float(cta_iters) * tm * tn * tk, smem_limited=smem_iter > mma_iter)
 
 
 def _plans(p: TensorCoreParams) -> list[Plan]:
@@ -543,6 +565,10 @@ class TensorCore(ArchModel):
         else:
             bound = "memory"
         peak_eff = p.sms * p.rate() * speed
+        if dense["overhead_cycles"] >= dense["roofline_cycles"]:
+            bound_dense = "overhead"
+        else:
+            bound_dense = "compute" if dense["sm_cycles"] >= dense["memory_cycles"] else "memory"
         extra = {
             "bound": bound,
             "sm_limiter": "smem" if run["smem_limited"] else "mma",
@@ -568,6 +594,8 @@ class TensorCore(ArchModel):
             "l2_bytes": run["l2_bytes"],
             "smem_bytes": run["smem_bytes"],
             "dense_cycles": dense["cycles"],
+            "bound_dense": bound_dense,
+            "dense_tile": dense["plan"].name,
             "speedup_vs_dense": dense["cycles"] / cycles,
             "effective_tflops": 2.0 * useful / (cycles / p.freq_hz) / 1e12,
         }
