@@ -122,6 +122,8 @@ class SigmaParams:
                               f"got {self.dpe_size}")
         if self.dataflow not in DATAFLOWS:
             raise ConfigError(f"'params.dataflow' must be one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
+        if not isinstance(self.format_params, dict):
+            raise ConfigError(f"'params.format_params' must be a mapping, got {self.format_params!r}")
         for key in ("weight_format", "input_format"):
             _format(self, getattr(self, key), key)
 

@@ -27,7 +27,6 @@ few seconds.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +131,8 @@ def run(quick: bool = False) -> dict[str, pd.DataFrame]:
                               "pairs_over_1000_cycles": [len(big)],
                               "max_abs_rel_diff_over_1000_cycles": [float(big["rel_diff"].abs().max())
                                                                     if len(big) else float("nan")]})
-    return {"sigma_vs_systolic": sig, "summary": summary, "systolic": basef, "path_agreement": agreement, "path_pairs": both}
+    return {"sigma_vs_systolic": sig, "summary": summary, "systolic": basef, "path_agreement": agreement,
+            "path_pairs": both}
 
 
 def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
