@@ -1,0 +1,238 @@
+"""Cambricon-X vs Cambricon-S on AlexNet and VGG-16: per-layer and total speedup and energy, and where S gains.
+
+Both designs run the same networks at the same per-layer weight densities (Deep Compression's, profile
+``han2015``): Cambricon-X on unstructured magnitude pruning, Cambricon-S on block pruning with the paper's
+block shapes (AlexNet, Zhou et al., MICRO 2018, Sec. 3: convolutions (B_fin, B_fout, B_x, B_y) =
+(1, 16, 1, 1), i.e. ``block:16x1``; fc6/fc7 ``block:32x32``; the last FC layer ``block:16x16``; VGG-16
+takes the same shapes, the paper's own not being in the sources we read). Input activations have the
+paper's dynamic neuron sparsity (62.37 % for AlexNet, 40.52 % for VGG-16), except the first layer's, an
+image, which is dense.
+
+Where S gains is split into four steps, each changing one thing:
+
+* ``x``: Cambricon-X on unstructured pruning (the baseline);
+* ``x_blocks``: Cambricon-X on the block-pruned weights (what regular sparsity alone gives X: balance);
+* ``s_dense_act``: Cambricon-S on the block-pruned weights with every activation nonzero (the shared
+  selector, the small index, quantized weights; no activation skipping);
+* ``s``: Cambricon-S as published (plus skipping zero activations).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..api import simulate_trace
+from ..arch import load_arch
+from ..results import to_frame
+from ..traces import LayerTrace, Trace, make_trace
+from ..workload import load_workload
+
+#: dynamic neuron sparsity reported by the Cambricon-S paper (secondary summary of Sec. 5)
+NEURON_SPARSITY = {"alexnet": 0.6237, "vgg16": 0.4052}
+PROFILE = "han2015"
+QUICK_LAYERS = {"alexnet": ["conv3", "conv5", "fc8"]}
+VARIANTS = ("x", "x_blocks", "s_dense_act", "s")
+
+
+def paper_patterns(workload) -> dict[str, str]:
+    """The Cambricon-S block shape of every layer (AlexNet's, Sec. 3): conv 16x1, fc 32x32, last fc 16x16."""
+    fcs = [l.name for l in workload.layers if not l.is_conv]
+    out = {}
+    for lay in workload.layers:
+        if lay.is_conv:
+            out[lay.name] = "block:16x1"
+        else:
+            out[lay.name] = "block:16x16" if lay.name == fcs[-1] else "block:32x32"
+    return out
+
+
+def paper_traces(network: str, layers: list[str] | None = None, seed: int = 0,
+                 act_density: float | None = None) -> tuple[Trace, Trace]:
+    """``(unstructured trace for Cambricon-X, block-pruned trace for Cambricon-S)`` of *network* at the
+    ``han2015`` densities, with the same activations in both."""
+    wl = load_workload(network)
+    names = layers or [l.name for l in wl.layers]
+    act = act_density if act_density is not None else 1.0 - NEURON_SPARSITY.get(network, 0.0)
+    first = wl.layers[0].name
+
+    def build(pattern: str, chosen: list[str]) -> dict[str, LayerTrace]:
+        got = {}
+        for a, sel in ((None, [n for n in chosen if n == first]), (act, [n for n in chosen if n != first])):
+            if sel:
+                tr = make_trace(wl, pattern, profile=PROFILE, act_density=a, seed=seed, layers=sel)
+                got.update({lt.name: lt for lt in tr.layers})
+        return got
+
+    x = build("unstructured", names)
+    s: dict[str, LayerTrace] = {}
+    pats = paper_patterns(wl)
+    for pat in sorted({pats[n] for n in names}):
+        s.update(build(pat, [n for n in names if pats[n] == pat]))
+    prov = {"profile": PROFILE, "act_density": act, "seed": seed}
+    return (Trace(network, [x[n] for n in names], {**prov, "pattern": "unstructured"}),
+            Trace(network, [s[n] for n in names], {**prov, "pattern": "cambricon-s blocks"}))
+
+
+def dense_activations(trace: Trace) -> Trace:
+    """The same weights with every activation nonzero."""
+    return Trace(trace.workload, [LayerTrace(lt.layer, lt.weight, np.ones_like(lt.input), dict(lt.info))
+                                  for lt in trace.layers], dict(trace.provenance))
+
+
+def run_variants(network: str, layers: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Rows of the four variants (column ``variant``) on *network*."""
+    tx, ts = paper_traces(network, layers, seed)
+    x_arch, s_arch = load_arch("cambricon_x"), load_arch("cambricon_s")
+    frames = []
+    for variant, arch, tr in (("x", x_arch, tx), ("x_blocks", x_arch, ts),
+                              ("s_dense_act", s_arch, dense_activations(ts)), ("s", s_arch, ts)):
+        df = to_frame(simulate_trace(arch, tr))
+        df.insert(0, "variant", variant)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    out["energy_onchip_pj"] = out["energy_pj"] - out["energy_dram_pj"]
+    return out
+
+
+def _per_layer(raw: pd.DataFrame, network: str) -> pd.DataFrame:
+    x = raw[raw.variant == "x"].set_index("layer")
+    s = raw[raw.variant == "s"].set_index("layer")
+    df = pd.DataFrame({
+        "network": network, "layer": x.index, "weight_density": x["weight_density"].values,
+        "act_density": s["act_density"].values,
+        "x_cycles": x["cycles"].values, "s_cycles": s["cycles"].values,
+        "speedup": (x["cycles"] / s["cycles"]).values,
+        "x_energy_onchip_pj": x["energy_onchip_pj"].values, "s_energy_onchip_pj": s["energy_onchip_pj"].values,
+        "energy_efficiency": (x["energy_onchip_pj"] / s["energy_onchip_pj"]).values,
+        "x_energy_pj": x["energy_pj"].values, "s_energy_pj": s["energy_pj"].values,
+        "x_energy_indexing_pj": x["energy_indexing_pj"].values,
+        "s_energy_indexing_pj": s["energy_indexing_pj"].values,
+        "x_index_bits": x["index_bits_total"].values, "s_index_bits": s["index_bits_total"].values,
+        "x_load_balance": x["load_balance"].values, "s_load_balance": s["load_balance"].values,
+        "s_activation_skip_fraction": s["activation_skip_fraction"].values,
+        "s_block": s["block"].values,
+    })
+    return df.reset_index(drop=True)
+
+
+def _breakdown(raw: pd.DataFrame, network: str) -> pd.DataFrame:
+    comps = sorted(c for c in raw.columns if c.startswith("energy_") and c.endswith("_pj")
+                   and c not in ("energy_pj", "energy_onchip_pj"))
+    g = raw.groupby("variant", sort=False)
+    tot = g[["cycles", "energy_pj", "energy_onchip_pj", "index_bits_total"] + comps].sum().reindex(VARIANTS)
+    tot["load_balance"] = g.apply(lambda d: float(np.average(d["load_balance"], weights=d["cycles"])),
+                                  include_groups=False).reindex(VARIANTS)
+    base = tot.loc["x"]
+    tot["speedup_vs_x"] = base["cycles"] / tot["cycles"]
+    tot["energy_efficiency_vs_x"] = base["energy_onchip_pj"] / tot["energy_onchip_pj"]
+    prev = tot.shift(1)
+    tot["step_speedup"] = (prev["cycles"] / tot["cycles"]).fillna(1.0)
+    tot["step_energy_efficiency"] = (prev["energy_onchip_pj"] / tot["energy_onchip_pj"]).fillna(1.0)
+    tot = tot.reset_index()
+    tot.insert(0, "network", network)
+    return tot
+
+
+def run(quick: bool = False) -> dict[str, pd.DataFrame]:
+    networks = ["alexnet"] if quick else ["alexnet", "vgg16"]
+    layers, totals, breakdown = [], [], []
+    for net in networks:
+        raw = run_variants(net, QUICK_LAYERS.get(net) if quick else None)
+        per = _per_layer(raw, net)
+        layers.append(per)
+        bd = _breakdown(raw, net)
+        breakdown.append(bd)
+        x, s = bd.set_index("variant").loc["x"], bd.set_index("variant").loc["s"]
+        totals.append({"network": net, "layers": len(per), "x_cycles": x["cycles"], "s_cycles": s["cycles"],
+                       "speedup": x["cycles"] / s["cycles"],
+                       "energy_efficiency": x["energy_onchip_pj"] / s["energy_onchip_pj"],
+                       "energy_efficiency_with_dram": x["energy_pj"] / s["energy_pj"],
+                       "x_indexing_share": x["energy_indexing_pj"] / x["energy_onchip_pj"],
+                       "s_indexing_share": s["energy_indexing_pj"] / s["energy_onchip_pj"],
+                       "x_index_kib": x["index_bits_total"] / 8 / 1024,
+                       "s_index_kib": s["index_bits_total"] / 8 / 1024,
+                       "index_reduction": x["index_bits_total"] / s["index_bits_total"]})
+    tot = pd.DataFrame(totals)
+    if len(tot) > 1:
+        gm = {"network": "geomean", "layers": int(tot["layers"].sum())}
+        for c in ("speedup", "energy_efficiency", "energy_efficiency_with_dram", "index_reduction"):
+            gm[c] = float(np.exp(np.log(tot[c]).mean()))
+        tot = pd.concat([tot, pd.DataFrame([gm])], ignore_index=True)
+    return {"layers": pd.concat(layers, ignore_index=True), "totals": tot,
+            "breakdown": pd.concat(breakdown, ignore_index=True)}
+
+
+def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    layers, bd = frames["layers"], frames["breakdown"]
+    nets = list(dict.fromkeys(layers["network"]))
+
+    fig, axes = plt.subplots(len(nets), 1, figsize=(max(6, 0.55 * layers.groupby("network").size().max() + 2),
+                                                    3.2 * len(nets)), squeeze=False)
+    for ax, net in zip(axes[:, 0], nets):
+        d = layers[layers.network == net]
+        xs = np.arange(len(d))
+        ax.bar(xs - 0.2, d["speedup"], 0.4, label="speedup (cycles X / S)")
+        ax.bar(xs + 0.2, d["energy_efficiency"], 0.4, label="energy efficiency (on-chip X / S)")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xticks(xs, d["layer"], rotation=45, ha="right")
+        ax.set_ylabel("Cambricon-S over X (x)")
+        ax.set_title(f"{net}: Cambricon-S vs Cambricon-X per layer (same densities)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = outdir / "speedup_per_layer.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+
+    comps = [c for c in ("energy_mac_pj", "energy_sb_pj", "energy_indexing_pj", "energy_nbin_pj", "energy_nbout_pj",
+                         "energy_decoder_pj", "energy_noc_pj") if c in bd.columns]
+    fig, axes = plt.subplots(1, 2 * len(nets), figsize=(5.5 * 2 * len(nets), 4), squeeze=False)
+    for i, net in enumerate(nets):
+        d = bd[bd.network == net].set_index("variant").reindex(VARIANTS)
+        ax = axes[0, 2 * i]
+        ax.bar(d.index, d["cycles"] / d.loc["x", "cycles"], color="tab:gray")
+        ax.set_ylabel("cycles relative to Cambricon-X")
+        ax.set_title(f"{net}: cycles by step")
+        ax = axes[0, 2 * i + 1]
+        bottom = np.zeros(len(d))
+        scale = d.loc["x", "energy_onchip_pj"]
+        for c in comps:
+            v = d[c].fillna(0.0).values / scale
+            ax.bar(d.index, v, bottom=bottom, label=c.removeprefix("energy_").removesuffix("_pj"))
+            bottom += v
+        ax.set_ylabel("on-chip energy relative to Cambricon-X")
+        ax.set_title(f"{net}: on-chip energy by component")
+        ax.legend(fontsize=7)
+        for a in axes[0, 2 * i:2 * i + 2]:
+            a.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    p = outdir / "breakdown.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+
+    tot = frames["totals"][frames["totals"].network != "geomean"]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    xs = np.arange(len(tot))
+    ax.bar(xs - 0.2, tot["x_index_kib"], 0.4, label="Cambricon-X (4-bit steps)")
+    ax.bar(xs + 0.2, tot["s_index_kib"], 0.4, label="Cambricon-S (bitmap over blocks)")
+    ax.set_yscale("log")
+    ax.set_xticks(xs, tot["network"])
+    ax.set_ylabel("weight index (KiB)")
+    ax.set_title("Weight index storage at the same densities")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = outdir / "index_storage.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    return paths
