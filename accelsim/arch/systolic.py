@@ -53,13 +53,14 @@ column-edge stream across row folds (footprint: one column fold's slice),
 partial sums across K folds (kept in the output buffer if a column fold's
 slice fits, spilled to DRAM and read back otherwise). Convolution inputs are
 fetched as the feature map (unique elements), not as the im2col matrix; the
-im2col duplicates are served from SRAM. Every fold's DRAM loads are
-prefetched during the previous fold and its writes drained during the next
-one over a single channel of ``dram_bytes_per_cycle``; a fold waits when its
-neighbour's traffic takes longer than its own compute, and the first fold's
-loads and the last fold's writes are exposed. Compute cycles (the SCALE-Sim
-figure) and stall cycles are reported apart; ``dram_bytes_per_cycle: .inf``
-gives SCALE-Sim's compute-only numbers.
+im2col duplicates are served from SRAM. A stationary tile must sit in its
+buffer before its fold starts, so it is prefetched during the previous fold
+(the layer's first tile is exposed); the streamed operands, partial sums and
+outputs move while their fold runs. Over a single DRAM channel of
+``dram_bytes_per_cycle`` a fold lasts the longer of its compute and its
+traffic (its streams plus the next fold's tile): the difference is a stall.
+Compute cycles (the SCALE-Sim figure) and stall cycles are reported apart;
+``dram_bytes_per_cycle: .inf`` gives SCALE-Sim's compute-only numbers.
 
 Energy (action counts; the table prices them): one 16-bit MAC per mapped PE
 per streamed vector (the dense array does not skip zeros: ``macs_performed``
@@ -80,7 +81,9 @@ Left out, and assumed where the sources are silent:
 * The memory side is not calibrated against SCALE-Sim's DRAM traces (its
   buffer simulation, e.g., writes every partial sum to DRAM); it agrees with
   SCALE-Sim when DRAM is never the bottleneck.
-* The first fold of a layer does not overlap the previous layer.
+* Layers do not overlap, and every layer reads its input from DRAM and writes
+  its output there (as SCALE-Sim does): activations are not kept on chip
+  between layers, so batch-1 networks on a wide array are often DRAM-bound.
 """
 from __future__ import annotations
 
@@ -233,17 +236,20 @@ def _memory_walk(Sr, Sc, T, rows, cols, groups, L, roles, ebytes, fits, bandwidt
     Operands in the order weight, input, output; ``roles`` 0 stationary, 1
     spans (Sr, T) (reused across column folds), 2 spans (Sc, T) (reused across
     row folds); ``fits`` whether that reuse is served from SRAM. Folds run
-    column fold by column fold, row folds inner. Fold f's loads arrive during
-    fold f-1 and its writes drain during fold f+1, over one channel of
-    ``bandwidth`` bytes per cycle; the first loads and the last writes are
-    exposed. Returns (DRAM bytes read per operand, bytes written, stall cycles).
+    column fold by column fold, row folds inner. A stationary tile must be in
+    its buffer before its fold starts, so it is prefetched during the previous
+    fold (the first one is exposed); streamed operands, partial sums and
+    outputs move while their fold runs. A fold lasts the longer of its compute
+    and its DRAM traffic over one channel of ``bandwidth`` bytes per cycle.
+    Returns (DRAM bytes read per operand, bytes written, stall cycles).
     """
     fr = (Sr + rows - 1) // rows
     fc = (Sc + cols - 1) // cols
     F = fr * fc
-    loads = np.zeros(F)
-    writes = np.zeros(F)
+    prefetch = np.zeros(F)
+    stream = np.zeros(F)
     read = np.zeros(3)
+    written = 0.0
     f = 0
     for c in range(fc):
         cu = min(cols, Sc - c * cols)
@@ -259,37 +265,37 @@ def _memory_walk(Sr, Sc, T, rows, cols, groups, L, roles, ebytes, fits, bandwidt
                     amount = cu * T * ebytes[op]
                 if op < 2:
                     # an input is loaded when first used, and again at every reuse that does not fit
-                    if role == 0 or not fits[op] or (role == 1 and c == 0) or (role == 2 and r == 0):
-                        loads[f] += amount
+                    if role == 0:
+                        prefetch[f] += amount
+                        read[op] += amount
+                    elif not fits[op] or (role == 1 and c == 0) or (role == 2 and r == 0):
+                        stream[f] += amount
                         read[op] += amount
                 elif role == 0:
-                    writes[f] += amount
+                    stream[f] += amount
+                    written += amount
                 elif fits[op]:
                     # partial sums stay in the output buffer; the finished slice leaves after the last K fold
                     if r == fr - 1:
-                        writes[f] += amount
+                        stream[f] += amount
+                        written += amount
                 else:
                     # partial sums spill to DRAM after every K fold and come back for the next
-                    writes[f] += amount
+                    stream[f] += amount
+                    written += amount
                     if r > 0:
-                        loads[f] += amount
+                        stream[f] += amount
                         read[op] += amount
             f += 1
-    written = 0.0
-    for i in range(F):
-        written += writes[i]
     stall = 0
     if bandwidth < np.inf:
         n = F * groups
-        t = loads[0] / bandwidth
+        t = prefetch[0] / bandwidth
         for i in range(n):
-            during = 0.0
+            traffic = stream[i % F]
             if i + 1 < n:
-                during += loads[(i + 1) % F] / bandwidth
-            if i > 0:
-                during += writes[(i - 1) % F] / bandwidth
-            t += max(float(L), during)
-        t += writes[(n - 1) % F] / bandwidth
+                traffic += prefetch[(i + 1) % F]
+            t += max(float(L), traffic / bandwidth)
         stall = max(int(np.ceil(t - 1e-9)) - n * L, 0)
     return read * groups, written * groups, stall
 
@@ -326,7 +332,7 @@ class SystolicBreakdown:
     macs: float
     #: mapped PEs / (rows x cols), averaged over folds
     mapping_efficiency: float
-    #: elements the array reads from the weight and input SRAMs (SCALE-Sim's SRAM reads)
+    #: values the array reads from the weight and input SRAMs (SCALE-Sim's SRAM reads)
     sram_reads: dict[str, float]
     #: output elements written to the output SRAM, partial sums included (SCALE-Sim's writes)
     output_writes: float
@@ -357,7 +363,7 @@ class SystolicBreakdown:
         vb = m.value_bits
         return {
             "weight": self.sram_reads["weight"] * m.elem_bytes("weight") * 8 + self.dram_read_bytes["weight"] * 8,
-            "input": self.sram_reads["input"] * m.elem_bytes("input") * 8 + self.dram_read_bytes["input"] * 8,
+            "input": self.sram_reads["input"] * vb + self.dram_read_bytes["input"] * 8,
             "output": (self.output_writes + self.output_reads) * vb + self.dram_read_bytes["output"] * 8
             + self.dram_write_bytes * 8,
         }

@@ -99,8 +99,12 @@ def test_stalls_and_dram_by_hand():
     assert bd.plan.cycles_per_fold == 14 and bd.compute_cycles == 27
     # each fold loads its 16-byte weight tile and 16-byte X slice; the 16 outputs leave after the last K fold
     assert bd.dram_read_bytes == {"weight": 32, "input": 32, "output": 0} and bd.dram_write_bytes == 16
-    # 32 exposed + max(14, 32 to prefetch fold 1) + 14 + 16 exposed = 94 cycles for 2 x 14 of compute
-    assert bd.stall_cycles == 94 - 28 and bd.cycles == 27 + 66
+    # fold 0's weight tile (16) is exposed; fold 0 then streams its X slice (16) while prefetching fold 1's
+    # tile (16): max(14, 32); fold 1 streams its X slice and the 16 outputs: max(14, 32). 80 cycles for 2 x 14
+    assert bd.stall_cycles == 80 - 28 and bd.cycles == 27 + 52
+    # at 4 bytes per cycle only the first tile (4 cycles) and fold 0's 8 cycles of traffic are short of compute
+    quick = systolic_gemm(4, 8, 4, 4, 4, "ws", memory=MemorySpec(value_bits=8, dram_bytes_per_cycle=4.0))
+    assert quick.stall_cycles == 4
     # partial sums that do not fit in half the output buffer spill after fold 0 and come back for fold 1
     spill = systolic_gemm(4, 8, 4, 4, 4, "ws", memory=MemorySpec(value_bits=8, output_sram_bytes=16))
     assert spill.dram_write_bytes == 32 and spill.dram_read_bytes["output"] == 16
