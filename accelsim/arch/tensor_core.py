@@ -47,7 +47,9 @@ shared memory), ``memory`` (DRAM or L2) or ``overhead`` (launch, pipeline fill a
 
 With ``autotune: true`` the model tries every (``tile_candidates`` x ``split_k_candidates``) plan and keeps the
 fastest for the layer, separately for the sparse and the dense run, as cuBLAS/cuSPARSELt heuristics and
-autotuning do; with ``autotune: false`` it runs ``tile`` / ``split_k`` as given.
+autotuning do; with ``autotune: false`` it runs ``tile`` / ``split_k`` as given. ``sparse_tile_candidates`` and
+``sparse_split_k_candidates`` restrict the sparse run to the kernels a sparse library actually ships (PyTorch's
+CUTLASS 2:4 kernel for FP16 is one 128x128x64 tile with 64x64x64 warps, no split-K).
 
 What it leaves out, and what is assumed
 ---------------------------------------
@@ -150,6 +152,10 @@ class TensorCoreParams:
     autotune: bool = False
     tile_candidates: list[tuple[int, int, int]] = field(default_factory=list)
     split_k_candidates: list[int] = field(default_factory=lambda: [1])
+    #: the kernels a sparse library offers, when fewer than the dense ones (empty: the same as dense);
+    #: with autotune off the first entry is run
+    sparse_tile_candidates: list[tuple[int, int, int]] = field(default_factory=list)
+    sparse_split_k_candidates: list[int] = field(default_factory=list)
     regs_overhead_per_thread: int = field(default=64, metadata={"min": 0})
     #: bytes of one element of C; None: 2 for FP16/BF16, 4 for TF32, 1 for INT8/FP8
     out_bytes: int | None = field(default=None, metadata={"min": 1, "max": 8})
@@ -174,11 +180,11 @@ class TensorCoreParams:
             if pat.kind != "nm":
                 raise ConfigError(f"params.{name}: sparse tensor cores take an N:M pattern (e.g. nm:2:4), "
                                   f"got '{text}'")
-        for tile in [self.tile] + list(self.tile_candidates):
+        for tile in [self.tile] + list(self.tile_candidates) + list(self.sparse_tile_candidates):
             check_tile(tile, self.warp_tile)
         if min(self.cluster) < 1:
             raise ConfigError(f"params.cluster: both sides must be >= 1, got {self.cluster}")
-        for s in self.split_k_candidates:
+        for s in list(self.split_k_candidates) + list(self.sparse_split_k_candidates):
             if s < 1:
                 raise ConfigError(f"params.split_k_candidates: every entry must be >= 1, got {s}")
         if self.autotune and not self.split_k_candidates:
@@ -436,23 +442,26 @@ def _plan_cost(g: _Gemm, plan: Plan, p: TensorCoreParams, sparse: bool) -> dict 
                 padded_macs=float(cta_iters) * tm * tn * tk, smem_limited=smem_iter > mma_iter)
 
 
-def _plans(p: TensorCoreParams) -> list[Plan]:
+def _plans(p: TensorCoreParams, sparse: bool) -> list[Plan]:
+    tiles = p.sparse_tile_candidates if (sparse and p.sparse_tile_candidates) else None
+    splits = p.sparse_split_k_candidates if (sparse and p.sparse_split_k_candidates) else None
     if not p.autotune:
-        tm, tn, tk = p.tile
-        wm, wn = warp_shape(tm, tn, p.warp_tile)
-        return [Plan(tm, tn, tk, wm, wn, p.stages, p.split_k)]
-    tiles = p.tile_candidates or list(DEFAULT_TILES)
+        tiles = tiles[:1] if tiles else [tuple(p.tile)]
+        splits = splits[:1] if splits else [p.split_k]
+    else:
+        tiles = tiles or p.tile_candidates or list(DEFAULT_TILES)
+        splits = splits or p.split_k_candidates
     out = []
     for tm, tn, tk in tiles:
         wm, wn = warp_shape(tm, tn, p.warp_tile)
-        for s in p.split_k_candidates:
+        for s in splits:
             out.append(Plan(tm, tn, tk, wm, wn, p.stages, s))
     return out
 
 
 def _best(g: _Gemm, p: TensorCoreParams, sparse: bool) -> dict:
     best = None
-    for plan in _plans(p):
+    for plan in _plans(p, sparse):
         if sparse and plan.tk % p.hw_pattern().b:
             continue
         r = _plan_cost(g, plan, p, sparse)
