@@ -105,7 +105,8 @@ def test_weight_bound_gemm_gains_at_most_the_compression():
     # a GEMV-like layer moves W once: 2:4 FP16 stores 2 x (16 + 2) bits per 4 weights instead of 4 x 16
     cfg = load_arch("a100")
     lay = gemm("g", M=4096, K=4096, N=8)
-    res = cfg.simulate(nm_trace(lay))
+    w = np.where(np.arange(lay.K) % 4 < 2, 1.0, 0.0).astype(np.float32) * np.ones((lay.M, 1), np.float32)
+    res = cfg.simulate(LayerTrace(lay, w, np.ones(lay.input_shape, dtype=np.float32)))
     assert res.extra["bound"] in ("memory", "overhead")
     assert 1.0 < res.extra["speedup_vs_dense"] < 64 / 36
 
@@ -253,3 +254,33 @@ def test_shape_only_run_agrees_with_the_trace():
     a = TensorCore().simulate_weight(lay, None, p)
     b = arch().simulate(nm_trace(lay))
     assert a.cycles == b.cycles and a.weight_bits == b.weight_bits and a.metadata_bits == b.metadata_bits
+
+
+def test_sparse_library_kernels_can_differ_from_dense():
+    cfg = arch(sparse_tile_candidates=[[64, 64, 32]])
+    res = cfg.simulate(nm_trace(gemm("g", M=256, K=256, N=256)))
+    assert res.extra["tile"] == "64x64x32" and res.extra["dense_tile"] == "128x128x32"
+
+
+def test_splitting_k_adds_a_reduction_and_keeps_the_math():
+    lay = gemm("g", M=128, K=1024, N=128)
+    one = arch(sms=4).simulate(dense_trace(lay))
+    four = arch(sms=4, split_k=4).simulate(dense_trace(lay))
+    assert four.extra["split_k"] == 4 and four.extra["tiles"] == 4
+    assert four.compute_cycles == one.compute_cycles / 4            # four SMs share the K loop
+    assert four.macs_performed == one.macs_performed
+    assert four.extra["l2_bytes"] > one.extra["l2_bytes"]           # 32-bit partials to a workspace and back
+
+
+@pytest.mark.slow
+def test_study_quick_runs_and_plots(tmp_path):
+    from accelsim.studies import tensor_core as study
+    frames = study.run(quick=True)
+    sq = frames["gemm_sizes"].query("family == 'square'").sort_values("M")
+    assert sq["speedup"].iloc[-1] > 1.7 and sq["speedup"].iloc[0] < 1.2
+    tot = frames["network_totals"]
+    assert (tot["speedup"] > 1.0).all() and (tot["speedup"] < 2.0).all()
+    first = frames["network_layers"].query("layer == 'conv1'")
+    assert not first["sparse_path"].any()                           # K = 147: the first convolution stays dense
+    paths = study.plot(frames, tmp_path)
+    assert len(paths) == 3 and all(p.exists() and p.stat().st_size > 0 for p in paths)
