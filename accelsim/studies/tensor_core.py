@@ -6,9 +6,10 @@ autotuned per layer, as cuBLAS and cuSPARSELt do):
 1. ``gemm_sizes``: 2:4 against dense over square GEMMs (M = N = K from 256 to 16384) and skinny ones (M = K =
    4096 with N from 1 to 32768 -- the tokens or batch of an inference GEMM; M = N = 4096 with K from 64 to
    16384). The speedup nears 2x only on large math-bound GEMMs: small ones are launch- and fill-bound, tile
-   and wave quantisation leave SMs idle, skinny ones are memory-bound (where only the compressed W -- 18 of 32
-   bits per weight pair for FP16 -- is saved), and on the largest the sparse kernel is held below 2x by the B
-   operand's shared-memory (A100) or L2 (H100) traffic, which 2:4 on A does not shrink.
+   and wave quantisation leave SMs idle, skinny ones are memory-bound -- bound by W they gain at most the
+   compression (2:4 FP16 keeps 18 of 32 bits per weight pair: 1.78x), bound by the activations nothing -- and
+   on the largest the sparse kernel is held below 2x by the B operand's shared-memory (A100) or L2 (H100)
+   traffic, which 2:4 on A does not shrink.
 2. ``network_layers`` / ``network_totals``: per-layer and end-to-end speedups of BERT-base (sequence 128) and
    ResNet-50 (224x224) at several batch sizes, from traces pruned 2:4 by magnitude along K (the foundation's
    ``nm:2:4`` pruner, as NVIDIA's ASP does). The first convolution (K = 3*7*7 = 147, not a multiple of 4) and
