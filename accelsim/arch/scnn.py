@@ -564,12 +564,16 @@ def _walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values
     units = []
     for g, prod in enumerate(unit_sets):
         if not exact:
-            keep = keep_c[g * cg:(g + 1) * cg][None, :] & (rng.random((nkg, cg)) < thin)
-            prod = prod * keep[None, None, :, :, None]
+            keep = keep_c[g * cg:(g + 1) * cg][None, None, None, :, None] & (rng.random(prod.shape) < thin)
+            prod = prod * keep
         b, v, j, cl, ph = np.nonzero(prod)
         kg = g * nkg + j
         units.append((b, v, kg, g * cg + cl, cl, ph, prod[b, v, j, cl, ph]))
     b, v, kg, c, cl, ph, pr = (np.concatenate(z) for z in zip(*units))
+    if b.size == 0 and not exact and total > 0:   # thinning kept nothing: walk the largest unit
+        g = int(np.argmax([u.max() for u in unit_sets]))
+        b, v, j, cl, ph = (np.array([i]) for i in np.unravel_index(np.argmax(unit_sets[g]), unit_sets[g].shape))
+        kg, c, pr = g * nkg + j, g * cg + cl, unit_sets[g][b, v, j, cl, ph]
     if b.size == 0:
         return WalkResult(np.zeros(nslots), np.zeros(nslots), np.zeros(nslots), 0, 0, exact, 0.0,
                           np.zeros((B, lay.M, lay.P, lay.Q)) if want_values else None)
