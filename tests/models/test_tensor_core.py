@@ -12,6 +12,7 @@ from accelsim.arch import load_arch
 from accelsim.arch.tensor_core import TensorCore, peak_tflops
 from accelsim.errors import ConfigError, ModelError
 from accelsim.formats import get_format
+from accelsim.results import finish
 from accelsim.traces import LayerTrace, parse_pattern, prune
 from accelsim.workload import conv, gemm
 
@@ -284,3 +285,19 @@ def test_study_quick_runs_and_plots(tmp_path):
     assert not first["sparse_path"].any()                           # K = 147: the first convolution stays dense
     paths = study.plot(frames, tmp_path)
     assert len(paths) == 3 and all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
+def test_energy_counts_bytes_and_macs_by_precision():
+    lay = gemm("g", M=256, K=512, N=384)
+    rows = {}
+    for prec in ("fp16", "int8"):
+        cfg = arch(precision=prec)
+        lt = dense_trace(lay)
+        rows[prec] = finish(cfg.simulate(lt), lt, arch="tensor_core", config="a100", workload="w", table=cfg.energy)
+    eb = {"fp16": 2, "int8": 1}
+    for prec, r in rows.items():
+        # DRAM: 20 pJ/bit in the Horowitz table, not scaled with the logic node
+        assert r["dram_bytes"] == eb[prec] * (256 * 512 + 512 * 384 + 256 * 384)
+        assert r["energy_dram_pj"] == pytest.approx(r["dram_bytes"] * 8 * 20.0)
+    assert rows["int8"]["energy_mac_pj"] < rows["fp16"]["energy_mac_pj"]
+    assert rows["int8"]["macs_performed"] == rows["fp16"]["macs_performed"] == 256 * 512 * 384
