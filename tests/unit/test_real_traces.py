@@ -151,6 +151,15 @@ def test_torch_legacy_checkpoint(tmp_path):
     assert np.array_equal(sd["w"], _W_EXPECTED) and sd["b"].tolist() == [3, -4]
 
 
+def test_torch_legacy_storage_views(tmp_path):
+    # legacy persistent ids may name a view (key, offset, size) into a root storage
+    view = b"(" + _str("0v") + _int(1) + _int(6) + b"t"
+    tensor = _tensor("0", "FloatStorage", 7, 0, (2, 3), (1, 2), legacy=True).replace(b"Nt", view + b"t", 1)
+    pkl = b"\x80\x02" + _ODICT + b"(" + _str("w") + tensor + b"u."
+    sd = load_torch(_write_legacy(tmp_path / "views.pth", pkl, {"0": _W_STORAGE}))
+    assert np.array_equal(sd["w"], _W_EXPECTED)
+
+
 def test_torch_view_past_its_storage_is_refused(tmp_path):
     short = {"0": _W_STORAGE[:5], "1": np.array([3, -4], np.int64)}   # w needs index 6
     pkl = _state_dict_pickle().replace(_int(7), _int(5))

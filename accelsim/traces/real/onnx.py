@@ -97,8 +97,7 @@ def parse_tensor(buf) -> tuple[str, np.ndarray]:
         elif num == 14:
             external = v == 1
         elif num == 4:      # float_data
-            typed.setdefault(4, []).append(np.frombuffer(bytes(v), "<f4") if wt == 2
-                                           else np.frombuffer(bytes(v), "<f4"))
+            typed.setdefault(4, []).append(np.frombuffer(bytes(v), "<f4"))   # packed, or one fixed32
         elif num == 10:     # double_data
             typed.setdefault(10, []).append(np.frombuffer(bytes(v), "<f8"))
         elif num in (5, 7, 11):  # int32_data, int64_data, uint64_data (varints)

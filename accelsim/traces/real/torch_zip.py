@@ -89,7 +89,7 @@ class _TensorRef:
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, *_rest):
-    if not isinstance(storage, _Storage):
+    if not isinstance(storage, (_Storage, _StorageView)):
         raise TraceError("a tensor is built from something other than a storage")
     return _TensorRef(storage, int(storage_offset), tuple(size), tuple(stride))
 
