@@ -13,7 +13,7 @@ import pandas as pd
 
 from .arch import ArchConfig, get_model, load_arch
 from .errors import AccelsimError
-from .results import finish, network_totals, to_frame
+from .results import TRACE_FIDELITY_KEYS, finish, network_totals, to_frame
 from .traces import Trace, load_trace, make_trace
 from .workload import Workload, load_workload
 
@@ -25,6 +25,12 @@ def build_trace(workload: str | Workload | None = None, trace: str | os.PathLike
     """A trace from a file (checked against *workload* if given) or made from *workload*."""
     if isinstance(trace, Trace):
         return trace.select(layers)
+    if trace is None and isinstance(workload, str) and workload.startswith("real:"):
+        # a real model that ships its weights: real weights pruned, real activations measured (no act_density)
+        from .traces.real import capture
+        tr = capture(workload[len("real:"):], pattern, density, seed)
+        tr.workload = workload
+        return tr.select(layers)
     wl = load_workload(workload) if workload is not None else None
     if trace is not None:
         return load_trace(trace, wl.select(layers) if wl else None).select(None if wl else layers)
@@ -47,6 +53,9 @@ def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], Non
         row = finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=arch.energy)
         if area is not None:
             row["area_mm2"] = sum(area.values())
+        for k in TRACE_FIDELITY_KEYS:
+            if k in trace.provenance:
+                row[k] = trace.provenance[k]
         rows.append(row)
     return rows
 

@@ -21,6 +21,12 @@ SCHEMA = ["arch", "config", "workload", "layer", "op", "M", "N", "K", "count", "
           "macs_dense", "macs_performed", "utilization", "load_balance", "pe_busy_max", "pe_busy_mean",
           "weight_bits", "metadata_bits", "dram_bytes", "sram_bytes"]
 
+#: Per-layer fidelity a trace may carry (real-model captures), copied into result rows.
+LAYER_FIDELITY_KEYS = ("output_rel_error", "local_rel_error")
+#: Whole-model fidelity a trace's provenance may carry, copied into every row of that trace.
+TRACE_FIDELITY_KEYS = ("fidelity", "fidelity_metric", "top1_agreement", "logit_rel_error", "embedding_cosine",
+                       "vad_decision_agreement")
+
 #: Columns that add up over layers and scale with a layer's ``count``.
 ADDITIVE = ["cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_pj", "macs_dense", "macs_performed",
             "weight_bits", "metadata_bits", "dram_bytes", "sram_bytes"]
@@ -81,6 +87,9 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
     }
     for comp in sorted(energy):
         row[f"energy_{comp}_pj"] = energy[comp] * n
+    for k in LAYER_FIDELITY_KEYS:
+        if k in lt.info:
+            row[k] = float(lt.info[k])
     for k, v in res.extra.items():
         row[k] = v
     if busy is not None and 0 < busy.size <= 4096:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import pkgutil
 import sys
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -37,19 +39,27 @@ def validation_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(validation.__path__) if not m.name.startswith("_"))
 
 
-def collect(modules: list[str] | None = None) -> pd.DataFrame:
-    rows = []
-    for name in modules or validation_modules():
-        try:
-            mod = importlib.import_module(f"{validation.__name__}.{name}")
-            cases = mod.cases()
-        except Exception as e:  # noqa: BLE001 - a broken module is reported, not hidden
-            rows.append({"model": name, "quantity": "(validation module failed)", "published": math.nan,
-                         "accelsim": math.nan, "unit": "", "tolerance_pct": 0.0,
-                         "source": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
-            continue
-        for c in cases:
-            rows.append(dict(c))
+def module_cases(name: str) -> list[dict]:
+    """The cases of one validation module; a module that fails is one flagged row with its error."""
+    try:
+        mod = importlib.import_module(f"{validation.__name__}.{name}")
+        return [dict(c) for c in mod.cases()]
+    except Exception as e:  # noqa: BLE001 - a broken module is reported, not hidden
+        return [{"model": name, "quantity": "(validation module failed)", "published": math.nan,
+                 "accelsim": math.nan, "unit": "", "tolerance_pct": 0.0,
+                 "source": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}]
+
+
+def collect(modules: list[str] | None = None, workers: int | None = None) -> pd.DataFrame:
+    """Every module's cases (modules run in parallel processes when *workers* > 1)."""
+    names = modules or validation_modules()
+    workers = workers if workers is not None else min(len(names), os.cpu_count() or 1)
+    if workers > 1 and len(names) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            per = list(pool.map(module_cases, names))
+    else:
+        per = [module_cases(n) for n in names]
+    rows = [r for rs in per for r in rs]
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=COLUMNS)

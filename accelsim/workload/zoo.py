@@ -238,6 +238,11 @@ def load_workload(name_or_path: str | Workload) -> Workload:
         if min(M, N, K) < 1:
             raise WorkloadError(f"{s}: every dimension must be >= 1")
         return Workload(name=s, layers=[gemm("gemm", M, K, N, op="matmul")])
+    if s.startswith("real:"):
+        from ..traces.real import workload as real_workload
+        wl = real_workload(s[len("real:"):])
+        wl.name = s
+        return wl
     if s.startswith("gemm:"):
         raise WorkloadError(f"'{s}': inline GEMMs are written gemm:MxNxK, e.g. gemm:1024x512x256")
     try:

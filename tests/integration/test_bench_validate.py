@@ -34,12 +34,25 @@ def test_validation_flags_out_of_tolerance(monkeypatch):
                      "tolerance_pct": 10, "source": "paper"}]
 
     monkeypatch.setattr(v.importlib, "import_module", lambda name: Fake)
-    df = collect(["fake"])
+    df = collect(["fake"], workers=1)
     assert df["ok"].tolist() == [True, False]
     assert df["error_pct"].tolist() == pytest.approx([5.0, 100.0])
     assert "**FLAG**" in markdown(df).splitlines()[-1]
 
 
+def test_every_model_has_a_validation_module():
+    """Fast check: every registered model is named by some validation module (the full run is slow)."""
+    import inspect
+    from accelsim.arch import list_models
+    from accelsim.validate import validation_modules
+    import importlib
+    text = " ".join(inspect.getsource(importlib.import_module(f"accelsim.validation.{m}"))
+                    for m in validation_modules())
+    missing = [m for m in list_models() if m != "ideal" and f'"{m}"' not in text and f"'{m}'" not in text]
+    assert not missing, f"models without validation cases: {missing}"
+
+
+@pytest.mark.slow
 def test_every_model_has_a_published_quantity():
     from accelsim.arch import list_models
     df = collect()
