@@ -163,6 +163,7 @@ def test_output_error_by_hand():
     assert res.extra["weights_pruned"] == 1 and res.extra["weights_pruned_fraction"] == 0.5
     assert res.extra["output_rel_error"] == pytest.approx(1 / 3)
     assert res.extra["max_group_conflicts"] == 1 <= res.extra["conflict_bound"]
+    assert math.isnan(run([[1, 2]], [[1], [1]], alpha=2, gamma=1.0, output_error=False).extra["output_rel_error"])
 
 
 def test_grouped_convolution_packs_each_group():
@@ -173,7 +174,7 @@ def test_grouped_convolution_packs_each_group():
     res = load_arch("column_combining", {"alpha": 9, "gamma": 0.0, "rows": 4, "cols": 4, **UNBOUNDED}) \
         .simulate(LayerTrace(lay, w, x))
     # each group's 9 columns: the full one seeds, the 8 empty ones join it -> one packed column per group
-    assert res.extra["packed_columns"] == 4 and res.extra["columns"] == 36
+    assert res.extra["packed_columns"] == 4 and res.extra["unpacked_columns"] == 36
     assert res.compute_cycles == systolic_gemm(2, 1, 25, 4, 4, "ws", groups=4).compute_cycles
     assert res.extra["output_rel_error"] == 0.0
 
