@@ -41,8 +41,8 @@ def _peak_case(gpu: str, precision: str, sparse: bool, published: float, table: 
     what = "2:4 sparse" if sparse else "dense"
     if sparse and precision == "tf32":
         what = "1:2 sparse"
-    return {"model": "tensor_core", "quantity": f"{gpu.upper()} {precision.upper()} {what} peak", "published": published,
-            "accelsim": tflops, "unit": unit, "tolerance_pct": 1.0, "source": table}
+    return {"model": "tensor_core", "quantity": f"{gpu.upper()} {precision.upper()} {what} peak",
+            "published": published, "accelsim": tflops, "unit": unit, "tolerance_pct": 1.0, "source": table}
 
 
 def _bert_base_layers(seq: int, batch: int) -> list[Layer]:
