@@ -173,6 +173,42 @@ def _pe_major_mask(w, pes, regs, rounds, width):
 
 
 @njit(cache=True)
+def _column_entries(mask, pes, regs, rounds, span):
+    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over ``mask``.
+
+    EIE's CSC rule (Sec. III-B): an entry's relative index counts the zeros
+    since the previous entry of its column slice (or the slice start); a run
+    of ``g`` zeros needs ``g // span`` padding entries before it (``span = 0``:
+    absolute indices, no padding). Checked slice by slice against the
+    formats encoder by the caller.
+    """
+    M, K = mask.shape
+    entries = np.zeros((rounds, pes, K), np.int64)
+    real = np.zeros((rounds, pes, K), np.int64)
+    last = np.full((rounds, pes, K), -1, np.int32)
+    nz = np.empty(K, np.int64)
+    for i in range(M):
+        p = i % pes
+        li = i // pes
+        r = li // regs
+        c = li - r * regs
+        row = mask[i]
+        n = 0
+        for j in range(K):           # branch-free gather of the row's nonzero columns
+            nz[n] = j
+            n += row[j]
+        for q in range(n):
+            j = nz[q]
+            if span > 0:
+                entries[r, p, j] += 1 + (c - last[r, p, j] - 1) // span
+                last[r, p, j] = c
+            else:
+                entries[r, p, j] += 1
+            real[r, p, j] += 1
+    return entries, real
+
+
+@njit(cache=True)
 def _broadcast_schedule(cost, x_ptr, x_idx, vectors, rounds, depth):
     """The FIFO recurrence over the activation stream (module docstring).
 
@@ -315,9 +351,17 @@ class EIEPlan:
 
 
 def plan_layer(lt, p: EIEParams) -> EIEPlan:
-    """Encode every PE slice of *lt*'s weights with the configured format and index the activation stream."""
+    """Encode every PE slice of *lt*'s weights with the configured format and index the activation stream.
+
+    Each PE slice of each round goes through the encoder. For EIE's own format
+    (``csc`` with a fixed index width) the per-column entry counts come from a
+    single numba pass over the layer (:func:`_column_entries`) and every
+    slice's totals are checked against the encoder's ``measure`` of it; any
+    other format is encoded in full and its column pointers give the counts.
+    """
     lay = lt.layer
     fmt = p.weight_encoder()
+    span = _csc_span(fmt)
     G = lay.groups
     Mg, K = lay.rows_per_group, lay.K
     pes, regs = p.pes, p.act_regs_per_pe
@@ -327,14 +371,17 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
     shape = (G * rounds, pes, K)
     entries = np.zeros(shape, np.int64)
     real = np.zeros(shape, np.int64)
-    sram_rows = np.zeros(shape, np.int64)
     has_rows = np.zeros((G * rounds, pes), np.int32)
     pe_store = np.zeros(pes, np.int64)
     pe_ptr = np.zeros(pes, np.int64)
     nnz = pads = vbits = ibits = pbits = ptr_width = 0
-    base = np.zeros(pes, np.int64)  # a PE's slices sit one after another in its SRAM
     for g in range(G):
-        mask = _pe_major_mask(np.ascontiguousarray(lt.group_weight(g)), pes, regs, rounds, width)
+        wg = np.ascontiguousarray(lt.group_weight(g))
+        if span is not None:
+            mask = wg != 0
+            ent_g, real_g = _column_entries(mask, pes, regs, rounds, span)
+        else:
+            layout = _pe_major_mask(wg, pes, regs, rounds, width)
         for r in range(rounds):
             t = g * rounds + r
             for pe in range(pes):
@@ -342,10 +389,19 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
                 if n_rows <= 0:
                     continue
                 has_rows[t, pe] = 1
-                block = mask[pe, r, :, :n_rows]          # K x rows: the slice, transposed
-                enc = _encode_slice(fmt, block.T, K)
-                ptr = np.asarray(enc.payload["ptr"], dtype=np.int64)
-                stored = int(enc.stored_entries)
+                if span is not None:
+                    enc = _measure_slice(fmt, mask[pe::pes][r * regs:r * regs + n_rows])
+                    if enc.stored_entries != ent_g[r, pe].sum() or enc.nnz != real_g[r, pe].sum():
+                        raise ModelError(f"eie: column counts of PE {pe} disagree with the '{fmt.name}' encoder "
+                                         f"({ent_g[r, pe].sum()} vs {enc.stored_entries} entries)")
+                    entries[t, pe] = ent_g[r, pe]
+                    real[t, pe] = real_g[r, pe]
+                else:
+                    block = layout[pe, r, :, :n_rows]        # K x rows: the slice, transposed
+                    enc = _encode_slice(fmt, block.T, K)
+                    ptr = np.asarray(enc.payload["ptr"], dtype=np.int64)
+                    entries[t, pe] = np.diff(ptr)
+                    real[t, pe] = _real_per_column(enc, ptr, block)
                 idx_bits = int(enc.breakdown.get("indices", 0))
                 ptr_total = int(enc.breakdown.get("pointers", 0))
                 nnz += int(enc.nnz)
@@ -354,23 +410,40 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
                 ibits += idx_bits
                 pbits += ptr_total
                 ptr_width = max(ptr_width, ptr_total // (K + 1))
-                cnt = np.diff(ptr)
-                entries[t, pe] = cnt
-                real[t, pe] = _real_per_column(enc, ptr, block)
-                if stored:
-                    # entries per SRAM row from the encoder's bits per stored entry (8 for EIE: 8 per 64 bits)
-                    epr = max(1, int(p.spmat_sram_width_bits * stored // (int(enc.value_bits) + idx_bits)))
-                    start = base[pe] + ptr[:-1]
-                    end = base[pe] + ptr[1:]
-                    sram_rows[t, pe] = np.where(cnt > 0, (end - 1) // epr - start // epr + 1, 0)
-                base[pe] += stored
                 pe_store[pe] += int(enc.value_bits) + idx_bits
                 pe_ptr[pe] += ptr_total
+    stored = nnz + pads
+    # entries per SRAM row from the encoder's bits per stored entry (EIE: 8 bits, 8 entries per 64-bit row)
+    epr = max(1, p.spmat_sram_width_bits * stored // (vbits + ibits)) if stored else 1
     x_ptr, x_idx, x_count, vectors = _activation_stream(lt)
-    return EIEPlan(entries=entries, real=real, sram_rows=sram_rows, has_rows=has_rows, x_ptr=x_ptr, x_idx=x_idx,
-                   x_count=x_count, groups=G, rounds=rounds, vectors=vectors, K=K, M_group=Mg, nnz=nnz,
-                   padding_entries=pads, value_bits=vbits, index_bits_total=ibits, pointer_bits=pbits,
+    return EIEPlan(entries=entries, real=real, sram_rows=_sram_rows(entries, epr), has_rows=has_rows, x_ptr=x_ptr,
+                   x_idx=x_idx, x_count=x_count, groups=G, rounds=rounds, vectors=vectors, K=K, M_group=Mg,
+                   nnz=nnz, padding_entries=pads, value_bits=vbits, index_bits_total=ibits, pointer_bits=pbits,
                    ptr_width=ptr_width, pe_storage_bits=pe_store, pe_pointer_bits=pe_ptr)
+
+
+def _csc_span(fmt) -> int | None:
+    """For EIE's own format, the zero run one entry covers (``2**index_bits`` relative, 0 = no padding for
+    absolute indices), so that column counts can be taken in one pass; None for any other encoder."""
+    if fmt.name != "csc" or not hasattr(fmt, "measure"):
+        return None
+    mode, bits = getattr(fmt.p, "index_mode", None), getattr(fmt.p, "index_bits", None)
+    if mode == "absolute":
+        return 0
+    if mode == "relative" and bits is not None:
+        return 1 << int(bits)
+    return None
+
+
+def _sram_rows(entries: np.ndarray, epr: int) -> np.ndarray:
+    """Sparse-matrix SRAM rows each column slice touches: a PE's slices are stored one after another
+    (round by round, column by column), ``epr`` entries to a row."""
+    T, P, K = entries.shape
+    flat = entries.transpose(1, 0, 2).reshape(P, T * K)
+    end = np.cumsum(flat, axis=1)
+    start = end - flat
+    rows = np.where(flat > 0, (end - 1) // epr - start // epr + 1, 0)
+    return np.ascontiguousarray(rows.reshape(P, T, K).transpose(1, 0, 2))
 
 
 def _rows_in_round(Mg: int, pes: int, regs: int, pe: int, r: int) -> int:
@@ -386,6 +459,13 @@ def _real_per_column(enc, ptr: np.ndarray, block: np.ndarray) -> np.ndarray:
         c = np.concatenate(([0], np.cumsum(np.asarray(vals) != 0)))
         return c[ptr[1:]] - c[ptr[:-1]]
     return np.count_nonzero(block, axis=1)
+
+
+def _measure_slice(fmt, rows_by_k: np.ndarray):
+    try:
+        return fmt.measure(rows_by_k)
+    except FormatError as e:
+        raise ModelError(f"eie: the weight format cannot store a PE slice: {e}") from None
 
 
 def _encode_slice(fmt, slice_rows_by_k: np.ndarray, K: int):

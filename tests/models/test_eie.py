@@ -151,6 +151,21 @@ def test_storage_is_the_encoders_on_each_pe_slice(rng):
     assert r.weight_bits + sum(e.breakdown["indices"] for e in encs) == 8 * r.extra["stored_entries"]
 
 
+def test_one_pass_column_counts_agree_with_the_encoders_pointers(rng):
+    # index_bits=4 takes the one-pass counts checked against `measure`; index_bits=None (the encoder's
+    # default, also 4) takes the full encoding and its column pointers: the two must give the same machine
+    w = rng.standard_normal((150, 70)).astype(np.float32)
+    w[rng.random(w.shape) < 0.9] = 0.0
+    x = (rng.random((70, 2)) < 0.6).astype(np.float32)
+    fast = run(w, x, pes=3, act_regs_per_pe=16)
+    full = run(w, x, pes=3, act_regs_per_pe=16, index_bits=None)
+    assert fast.extra["rounds"] == 4
+    for key in ("padding_entries", "stored_entries", "spmat_sram_reads", "entries_processed", "empty_slice_cycles"):
+        assert fast.extra[key] == full.extra[key]
+    assert (fast.cycles, fast.weight_bits, fast.metadata_bits) == (full.cycles, full.weight_bits, full.metadata_bits)
+    assert fast.pe_busy.tolist() == full.pe_busy.tolist()
+
+
 def test_spmat_sram_reads_count_64_bit_rows():
     # one PE, one column of 20 nonzeros (20 entries): rows 0-7, 8-15, 16-19 -> 3 reads of 64 bits
     r = run(np.ones((20, 1)), [1.0], pes=1)
