@@ -1,4 +1,4 @@
-"""SCNN vs DCNN: the density sweep, the three networks and the PE-granularity study (Parashar et al., ISCA 2017, Sec. VI).
+"""SCNN vs DCNN: the GoogLeNet density sweep, three networks, PE granularity (Parashar et al., ISCA 2017, Sec. VI).
 
 Three studies of the paper's evaluation, on seeded synthetic traces:
 

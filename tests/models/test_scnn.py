@@ -1,5 +1,4 @@
 """SCNN and its dense twin DCNN (Parashar et al., ISCA 2017): hand-checked cases and behaviours."""
-import math
 
 import numpy as np
 import pytest
@@ -249,3 +248,22 @@ def test_shipped_configs_load(name):
 def test_bad_params_are_config_errors(over, msg):
     with pytest.raises(ConfigError, match=msg):
         load_arch("scnn", over)
+
+
+@pytest.mark.slow
+def test_quick_study_runs_and_plots(tmp_path):
+    from accelsim.studies import scnn as study
+    frames = study.run(quick=True)
+    sw = frames["density_sweep"].sort_values("density")
+    assert (np.diff(sw["speedup_vs_dcnn"].to_numpy()) < 0).all()      # sparser is faster, relative to DCNN
+    assert frames["networks"]["speedup_vs_dcnn"].iloc[0] > 1.0
+    paths = study.plot(frames, tmp_path)
+    assert len(paths) == 4 and all(p.stat().st_size > 0 for p in paths)
+
+
+@pytest.mark.slow
+def test_validation_cases_are_complete():
+    from accelsim.validation import scnn as val
+    for c in val.cases():
+        assert set(c) >= {"model", "quantity", "published", "accelsim", "unit", "tolerance_pct", "source"}
+        assert np.isfinite(c["accelsim"])
