@@ -183,8 +183,8 @@ def _column_entries(mask, pes, regs, rounds, span):
     formats encoder by the caller.
     """
     M, K = mask.shape
-    entries = np.zeros((rounds, pes, K), np.int64)
-    real = np.zeros((rounds, pes, K), np.int64)
+    entries = np.zeros((rounds, pes, K), np.int32)
+    real = np.zeros((rounds, pes, K), np.int32)
     last = np.full((rounds, pes, K), -1, np.int32)
     nz = np.empty(K, np.int64)
     for i in range(M):

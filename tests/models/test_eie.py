@@ -175,6 +175,21 @@ def test_spmat_sram_reads_count_64_bit_rows():
     assert r2.extra["spmat_sram_reads"] == 6
 
 
+def test_what_does_not_fit_the_sram_is_streamed_per_vector():
+    w = np.zeros((4, 1), np.float32)
+    w[:, 0] = 1.0                      # 4 entries of 8 bits = 32 bits; 2 pointers of 3 bits
+    r = run(w, np.ones((1, 2)), pes=1, spmat_sram_bytes=1, ptr_sram_bytes=1)
+    assert not r.extra["fits_on_chip"]
+    assert r.dram_bytes == 2 * (32 - 8) / 8          # 24 bits over the SRAM, once per vector
+    assert run(w, np.ones((1, 2)), pes=1).dram_bytes == 0
+
+
+def test_all_zero_weights_still_cost_a_pointer_cycle_per_activation():
+    r = run(np.zeros((8, 5)), np.ones(5), pes=4)
+    assert r.macs_performed == 0 and r.extra["stored_entries"] == 0
+    assert r.cycles == 1 + 5 and r.pe_busy.tolist() == [5, 5, 5, 5]
+
+
 def test_a_format_without_column_pointers_is_refused():
     with pytest.raises(ModelError, match="column pointers"):
         run(np.eye(4), np.ones(4), pes=2, weight_format="bitmap", index_bits=None)
