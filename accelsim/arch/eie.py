@@ -7,12 +7,14 @@ trace:
 * **Storage (Sec. III-B).** Row ``i`` of ``W`` belongs to PE ``i mod pes``.
   Each PE holds its rows in CSC: per column, a list of (4-bit codebook index,
   4-bit relative row index) entries with a padding entry (a zero weight)
-  whenever a run of zeros exceeds 15, plus column pointers. The model does
-  not encode anything itself: every PE's slice goes through the formats
-  encoder named by ``weight_format`` and its parameters (``csc``,
-  ``value_bits=4, index_bits=4, index_mode=relative`` as published), which
-  gives the stored entries (real + padding), value, index and pointer bits;
-  the per-column entry counts the PEs walk are the encoder's column pointers.
+  whenever a run of zeros exceeds 15, plus column pointers. Every PE's slice
+  goes through the formats encoder named by ``weight_format`` and its
+  parameters (``csc``, ``value_bits=4, index_bits=4, index_mode=relative`` as
+  published), which gives the stored entries (real + padding), value, index
+  and pointer bits. The per-column entry counts the PEs walk are the
+  encoder's column pointers; for EIE's own format they are taken in one
+  numba pass over the layer and checked, slice by slice, against the
+  encoder's totals (same machine either way, tested).
 * **Output rounds (Sec. IV, Activation Read/Write).** A PE accumulates into a
   register file of ``act_regs_per_pe`` (64) destination activations; a layer
   with more than ``pes * 64`` outputs runs in several rounds of 64 local rows,
@@ -104,13 +106,13 @@ from .base import ArchModel, register
 class EIEParams:
     #: processing elements (Sec. V: 64)
     pes: int = positive(64)
-    #: clock (Sec. V: 800 MHz, critical path 1.15 ns)
+    #: clock (Sec. V: 800 MHz)
     freq_hz: float = positive(800e6)
     #: activation FIFO entries per PE (Sec. VI-B, Fig. 8: depth 8)
     fifo_depth: int = positive(8)
     #: destination activation registers per PE (Sec. IV: 64 x 16-bit)
     act_regs_per_pe: int = positive(64)
-    #: sparse-matrix SRAM per PE (Sec. V/VI: 128 KB) and its width (Sec. VI-A, Fig. 9: 64 bits)
+    #: sparse-matrix SRAM per PE (128 KB of the PE's 162 KB, Sec. V-VI) and its width (Sec. VI-A, Fig. 9: 64 bits)
     spmat_sram_bytes: int = positive(128 * 1024)
     spmat_sram_width_bits: int = positive(64)
     #: pointer SRAM per PE, two banks (Sec. IV: 2 x 16 KB)
@@ -579,7 +581,7 @@ class EIE(ArchModel):
             "padding_fraction": plan.padding_entries / stored if stored else 0.0,
             "padding_work_fraction": padding_done / entries_done if entries_done else 0.0,
             "stored_entries": int(stored),
-            "entries_processed": int(entries_done),
+            "processed_entries": int(entries_done),
             "empty_slice_cycles": int(empty),
             "spmat_sram_reads": int(sram_reads),
             "pe_storage_bits_max": int(plan.pe_storage_bits.max(initial=0)),

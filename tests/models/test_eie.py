@@ -160,7 +160,7 @@ def test_one_pass_column_counts_agree_with_the_encoders_pointers(rng):
     fast = run(w, x, pes=3, act_regs_per_pe=16)
     full = run(w, x, pes=3, act_regs_per_pe=16, index_bits=None)
     assert fast.extra["rounds"] == 4
-    for key in ("padding_entries", "stored_entries", "spmat_sram_reads", "entries_processed", "empty_slice_cycles"):
+    for key in ("padding_entries", "stored_entries", "spmat_sram_reads", "processed_entries", "empty_slice_cycles"):
         assert fast.extra[key] == full.extra[key]
     assert (fast.cycles, fast.weight_bits, fast.metadata_bits) == (full.cycles, full.weight_bits, full.metadata_bits)
     assert fast.pe_busy.tolist() == full.pe_busy.tolist()
