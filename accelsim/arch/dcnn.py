@@ -107,7 +107,9 @@ class DCNN(ArchModel):
         lay = lt.layer
         m = map_layer(lt, p, sparse=False, conflicts=False, packing=p.packing)
         vb, ab = p.value_bits, p.acc_bits
-        B = lay.batch if lay.is_conv else 1
+        # weights stream from DRAM once per image and sub-tile pass (conv) or batch chunk (FC):
+        # the PEs keep no more than a FIFO of them
+        w_passes = lay.batch * m.rounds if lay.is_conv else m.rounds
         x = lt.input if lay.is_conv else lt.x_gemm(0)
         n_act = float(x.size)
         act_bits = n_act * vb
@@ -130,7 +132,7 @@ class DCNN(ArchModel):
             o_dram_bits = fmt.expected_bits((int(out_words),), od) if od > 0 else 0.0
         else:
             w_dram_bits, a_dram_bits, o_dram_bits = dense_w_bits, act_bits, out_words * vb
-        dram = w_dram_bits / 8 * B
+        dram = w_dram_bits / 8 * w_passes
         if not iaram_fits:
             dram += a_dram_bits / 8
         if not oaram_fits:
@@ -154,7 +156,7 @@ class DCNN(ArchModel):
         acts.sram(iaram_reads, p.iaram_bytes, component="iaram")
         acts.sram(out_words * vb, p.oaram_bytes, component="oaram")
         hops = (p.n_pes - 1) if lay.is_conv else (p.pes[0] + p.pes[1]) / 2
-        acts.wire(dense_w_bits * B * hops, component="noc")
+        acts.wire(dense_w_bits * w_passes * hops, component="noc")
         acts.wire(m.halo_words * ab, component="noc")
         acts.add(m.halo_words, ab, component="mac")
         acts.rf(2 * m.halo_words * ab + out_words * ab, bank_bytes, component="accumulator")

@@ -954,7 +954,9 @@ class SCNN(ArchModel):
         wfmt, afmt = weight_format(p), act_format(p)
         out_density = p.output_density or lt.act_density
         st = storage(lt, p, wfmt, afmt, afmt, out_density)
-        B = lay.batch if lay.is_conv else 1
+        # weights stream from DRAM once per image and sub-tile pass (conv) or batch chunk (FC):
+        # the PEs keep no more than a FIFO of them
+        w_passes = lay.batch * m.rounds if lay.is_conv else m.rounds
         vb, ab = p.value_bits, p.acc_bits
         bank_bytes = p.acc_bank_entries * ab / 8
         bits_per_w = st.weight_bits / max(st.weight_nnz, 1)
@@ -964,7 +966,7 @@ class SCNN(ArchModel):
         # ---- memory: weights from DRAM once per image; activations on chip when they fit
         iaram_fits = st.act_tile_bits_max <= 8 * p.iaram_bytes
         oaram_fits = st.out_tile_bits_max <= 8 * p.oaram_bytes
-        dram = st.weight_bits / 8 * B
+        dram = st.weight_bits / 8 * w_passes
         if not iaram_fits:
             dram += st.act_bits / 8
         if not oaram_fits:
@@ -988,7 +990,7 @@ class SCNN(ArchModel):
         acts.sram(st.out_bits, p.oaram_bytes, component="oaram")
         acts.index(m.fifo_reads + iaram_reads / max(bits_per_a, 1.0), component="index")  # run decoding
         hops = (p.n_pes - 1) if lay.is_conv else (p.pes[0] + p.pes[1]) / 2
-        acts.wire(st.weight_bits * B * hops, component="noc")       # broadcast (conv) / unicast (FC)
+        acts.wire(st.weight_bits * w_passes * hops, component="noc")       # broadcast (conv) / unicast (FC)
         acts.wire(m.halo_words * ab, component="noc")
         acts.add(m.halo_words, ab, component="mac")
         acts.rf(2 * m.halo_words * ab + m.out_words * ab, bank_bytes, component="accumulator")

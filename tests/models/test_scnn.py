@@ -84,6 +84,18 @@ def test_kc_and_halos_by_hand():
     assert r3.extra["kc"] == 20
 
 
+def test_planes_too_large_for_the_accumulators_run_in_subtiles():
+    # 20x20 'same' 3x3 conv on 2x2 PEs with 32 banks x 2 entries = 64 partial sums: a 10x10 tile reaches
+    # 11x11 outputs (> 64), so each PE's tile is cut 2 x 2 into 5x5 sub-tiles reaching at most 7x7 = 49
+    lay = conv("t", C=2, H=20, W=20, M=3, R=3, pad=1)
+    lt = sparse_trace(lay, np.random.default_rng(7))
+    p = scnn(pes=[2, 2], acc_bank_entries=2)
+    r = run(lt, pes=[2, 2], acc_bank_entries=2)
+    assert r.extra["subtile_rounds"] == 4 and r.extra["kc"] == 1 and r.extra["barrier_phases"] == 4 * 3
+    np.testing.assert_allclose(simulate_scnn_functional(lt, p), lt.output(), atol=1e-9)
+    assert r.extra["macs_useful"] == lt.effectual_macs()
+
+
 def test_imbalance_when_one_tile_holds_every_nonzero():
     lay = conv("t", C=8, H=16, W=16, M=16, R=3, pad=1)
     rng = np.random.default_rng(1)
