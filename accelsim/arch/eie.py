@@ -82,8 +82,13 @@ What it leaves out, and assumptions where the paper is silent (to our reading):
   With the paper's sizes this happens to VGG-6: 25,089 column pointers per PE
   do not fit a 32 KB pointer SRAM.
 * Clock tree and leakage are not in the action counts (the paper's Table II
-  gives the clock network 20% of PE power), so modelled power sits below the
-  paper's.
+  gives the clock network 20% of PE power); the total per-PE power still
+  lands near Table II's because the 45 nm table prices the 128 KB SRAM read
+  higher than the paper's Cacti did (see ``accelsim/validation/eie.py``).
+* Rounds follow the paper's "the M x V will be completed in several batches"
+  (Sec. IV) with each batch of rows encoded as its own CSC; the alternative,
+  one CSC per PE slice with accumulators for all its rows, is a parameter
+  away (``act_regs_per_pe`` >= rows per PE) and shown in the padding study.
 """
 from __future__ import annotations
 
