@@ -4,7 +4,9 @@ A model fills what only it knows (cycles, work done, per-PE busy time, action
 counts, storage); :func:`finish` fills the rest (names, shape, densities,
 latency, energy from the table, load balance) and scales by the layer's
 ``count``. Model-specific columns go in ``extra`` and follow the schema
-columns; they describe one instance of a repeated layer.
+columns; those named like totals (``*_cycles``, ``*_pj``, ``*_bytes``,
+``*_bits``, ``*_entries``, ``*_macs``) are scaled by ``count`` like the schema's
+additive columns, the others (ratios, labels) describe one instance.
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ LAYER_FIDELITY_KEYS = ("output_rel_error", "local_rel_error")
 #: Whole-model fidelity a trace's provenance may carry, copied into every row of that trace.
 TRACE_FIDELITY_KEYS = ("fidelity", "fidelity_metric", "top1_agreement", "logit_rel_error", "embedding_cosine",
                        "vad_decision_agreement")
+
+#: Model columns with these suffixes are totals too: scaled by ``count`` and summed over layers.
+ADDITIVE_SUFFIXES = ("_cycles", "_pj", "_bytes", "_bits", "_entries", "_macs")
 
 #: Columns that add up over layers and scale with a layer's ``count``.
 ADDITIVE = ["cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_pj", "macs_dense", "macs_performed",
@@ -91,6 +96,10 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
         if k in lt.info:
             row[k] = float(lt.info[k])
     for k, v in res.extra.items():
+        # model columns that count work or storage add up over repeats like the schema's
+        if k.endswith(ADDITIVE_SUFFIXES) and isinstance(v, (int, float, np.integer, np.floating)) \
+                and not isinstance(v, bool):
+            v = float(v) * n
         row[k] = v
     if busy is not None and 0 < busy.size <= 4096:
         row["pe_busy"] = busy.tolist()

@@ -175,7 +175,7 @@ def cycle_losses(df: pd.DataFrame, outdir: Path) -> list[Path]:
     comp = g["compute_cycles"].sum()
     parts = {"stall (memory)": g["stall_cycles"].sum()}
     for c in loss_cols:
-        parts[c[5:-7].replace("_", " ")] = (df[c].fillna(0) * df["count"]).groupby(df[lab]).sum()
+        parts[c[5:-7].replace("_", " ")] = df[c].fillna(0).groupby(df[lab]).sum()
     losses = sum(parts[k] for k in parts if k != "stall (memory)") if loss_cols else 0
     parts = {"busy": (comp - losses).clip(lower=0), **parts}
     frame = pd.DataFrame(parts).fillna(0)
