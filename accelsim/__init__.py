@@ -7,6 +7,7 @@ The public API::
     load_trace(path) / save_trace  .npz traces
     load_arch(name, overrides)     an arch config (model + params + energy table)
     simulate(arch, workload, ...)  a DataFrame of result rows
+    compare_formats(trace)         bits of every format per layer
     network_totals(df)             per-network sums
 """
 __version__ = "0.1.0"
@@ -15,10 +16,11 @@ from .api import build_trace, simulate, simulate_trace
 from .arch import list_archs, list_models, load_arch
 from .errors import AccelsimError
 from .formats import get_format, list_formats
+from .formats.compare import compare_formats, compare_shape
 from .results import SCHEMA, network_totals
 from .traces import PATTERNS, load_trace, make_trace, save_trace
 from .workload import list_workloads, load_workload
 
 __all__ = ["__version__", "build_trace", "simulate", "simulate_trace", "list_archs", "list_models", "load_arch",
-           "AccelsimError", "get_format", "list_formats", "SCHEMA", "network_totals", "PATTERNS", "load_trace",
+           "AccelsimError", "compare_formats", "compare_shape", "get_format", "list_formats", "SCHEMA", "network_totals", "PATTERNS", "load_trace",
            "make_trace", "save_trace", "list_workloads", "load_workload"]
