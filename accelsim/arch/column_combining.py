@@ -19,7 +19,7 @@ Packing, as implemented (:func:`pack_columns`):
    takes, among the unassigned columns after the seed in that order (only the
    next ``window`` of them when ``window > 0``), the one with the least
    overlap with the group (the fewest rows where both are nonzero: the weights
-   it would cost), the sparser (later) one on ties, provided the group stays within
+   it would cost), the denser (earlier) one on ties, provided the group stays within
    ``gamma x rows`` conflicting rows; it closes at ``alpha`` columns or when
    no candidate fits;
 3. every cell of a combined column keeps the largest-magnitude weight of its
@@ -134,19 +134,13 @@ def _column_bits(mask):
 
 @njit(cache=True)
 def _group_columns(bits, order, alpha, max_conflicts, window):
-    """Greedy groups (see the module docstring): member columns in ``cols``, group g is ``cols[ptr[g]:ptr[g+1]]``.
-
-    Candidates are scanned from the sparsest (the end of ``order``) so that a
-    small overlap is found early and bounds the rest: a candidate is dropped
-    as soon as its running overlap reaches the best one.
-    """
+    """Greedy groups (see the module docstring): member columns in ``cols``, group g is ``cols[ptr[g]:ptr[g+1]]``."""
     K, W = bits.shape
     assigned = np.zeros(K, dtype=np.bool_)
     cols = np.empty(K, dtype=np.int64)
     ptr = np.zeros(K + 1, dtype=np.int64)
     occ = np.empty(W, dtype=np.uint64)
     conf = np.empty(W, dtype=np.uint64)
-    cand = np.empty(K, dtype=np.int64)
     n_out = 0
     ng = 0
     for s in range(K):
@@ -162,18 +156,15 @@ def _group_columns(bits, order, alpha, max_conflicts, window):
         cols[n_out] = seed
         n_out += 1
         while size < alpha:
-            # the unassigned columns after the seed (the next `window` of them when window > 0)
-            nc = 0
-            for q in range(s + 1, K):
-                if not assigned[q]:
-                    cand[nc] = q
-                    nc += 1
-                    if window > 0 and nc >= window:
-                        break
             best = -1
             best_ov = 1 << 62
-            for i in range(nc - 1, -1, -1):
-                q = cand[i]
+            seen = 0
+            for q in range(s + 1, K):
+                if assigned[q]:
+                    continue
+                if window > 0 and seen >= window:
+                    break
+                seen += 1
                 c = order[q]
                 ov = 0
                 new = 0
