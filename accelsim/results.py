@@ -56,6 +56,10 @@ class LayerResult:
     dram_bytes: float = 0.0
     sram_bytes: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the same layer on reference designs (e.g. SCNN's dense twin DCNN): the runner prices them with the
+    #: config's energy table and adds ``NAME_cycles``, ``NAME_energy_pj``, ``speedup_vs_NAME`` and
+    #: ``energy_ratio_vs_NAME`` (reference / this design, so above 1 means this design wins)
+    baselines: dict[str, "LayerResult"] = field(default_factory=dict)
 
 
 def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table: EnergyTable,
@@ -92,6 +96,13 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
     }
     for comp in sorted(energy):
         row[f"energy_{comp}_pj"] = energy[comp] * n
+    total_pj = sum(energy.values())
+    for name, b in res.baselines.items():
+        b_pj = sum(table.energy(b.actions).values())
+        row[f"{name}_cycles"] = float(b.cycles) * n
+        row[f"{name}_energy_pj"] = b_pj * n
+        row[f"speedup_vs_{name}"] = float(b.cycles) / float(res.cycles) if res.cycles else float("nan")
+        row[f"energy_ratio_vs_{name}"] = b_pj / total_pj if total_pj > 0 else float("nan")
     for k in LAYER_FIDELITY_KEYS:
         if k in lt.info:
             row[k] = float(lt.info[k])

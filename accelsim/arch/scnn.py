@@ -67,8 +67,8 @@ partly filled ``F`` and ``I`` vectors, imbalance the barrier wait behind the
 slowest PE, bank conflicts the crossbar stalls, halo the exposed drain.
 ``speedup_vs_dcnn`` and ``energy_ratio_vs_dcnn`` (DCNN energy / SCNN energy,
 > 1 means SCNN is better) compare with :mod:`accelsim.arch.dcnn` on the same
-trace and the same PE array, priced with ``baseline_energy_table`` at
-``baseline_energy_node_nm`` (keep them equal to the config's ``energy:``).
+trace and the same PE array, priced by the runner with the config's own energy
+table (``LayerResult.baselines``).
 
 Energy: actions only (16-bit multiplies, 24-bit accumulates, crossbar bit-hops,
 accumulator-bank, weight-FIFO, IARAM/OARAM and DRAM traffic, run-length index
@@ -163,8 +163,6 @@ class SCNNParams(PEArray):
     seed: int = bounded(0, lo=0)
     #: fill speedup_vs_dcnn / energy_ratio_vs_dcnn by running DCNN on the same trace
     compare_dcnn: bool = True
-    baseline_energy_table: str = "horowitz_45nm"
-    baseline_energy_node_nm: float = positive(16.0)
 
     def validate(self) -> None:
         if len(self.pes) != 2 or min(self.pes) < 1:
@@ -933,12 +931,6 @@ def storage(lt, p, wfmt, afmt, ofmt, out_density: float) -> Storage:
                    out_tile_bits_max=out_max)
 
 
-@functools.lru_cache(maxsize=8)
-def _table(name: str, node_nm: float):
-    from ..energy import load_table
-    return load_table({"table": name, "node_nm": node_nm})
-
-
 # ---------------------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------------------
@@ -1037,11 +1029,5 @@ class SCNN(ArchModel):
         shared -= {"iaram_bytes", "oaram_bytes", "weight_format", "weight_format_params", "act_format",
                    "act_format_params"}
         dp = DCNNParams(**{k: getattr(p, k) for k in shared})
-        d = DCNN().simulate(lt, dp)
-        table = _table(p.baseline_energy_table, p.baseline_energy_node_nm)
-        e_s = sum(table.energy(res.actions).values())
-        e_d = sum(table.energy(d.actions).values())
-        res.extra["dcnn_cycles"] = d.cycles
-        res.extra["dcnn_energy_pj"] = e_d
-        res.extra["speedup_vs_dcnn"] = d.cycles / res.cycles
-        res.extra["energy_ratio_vs_dcnn"] = e_d / e_s if e_s > 0 else float("nan")
+        # priced by the runner with this config's energy table (LayerResult.baselines)
+        res.baselines["dcnn"] = DCNN().simulate(lt, dp)

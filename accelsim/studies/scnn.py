@@ -103,24 +103,26 @@ def run_pair(trace, scnn_overrides: dict | None = None, with_opt: bool = True) -
     df = to_frame(simulate_trace(load_arch("scnn", scnn_overrides), trace))
     if with_opt:
         opt = to_frame(simulate_trace(load_arch("dcnn_opt"), trace))
-        df["dcnn_opt_energy_pj"] = opt["energy_pj"].to_numpy() / opt["count"].to_numpy()
+        df["dcnn_opt_energy_pj"] = opt["energy_pj"].to_numpy()
     return df
 
 
 def totals(df: pd.DataFrame) -> dict:
-    """Network (or layer-set) figures: SCNN against DCNN and DCNN-opt, summed over layers."""
-    n = df["count"]
+    """Network (or layer-set) figures: SCNN against DCNN and DCNN-opt, summed over layers.
+
+    Every column summed here is already a total over a layer's repeats (the runner scales them by count).
+    """
     cyc = df["cycles"].sum()
-    out = {"scnn_cycles": cyc, "dcnn_cycles": (df["dcnn_cycles"] * n).sum(),
-           "scnn_energy_pj": df["energy_pj"].sum(), "dcnn_energy_pj": (df["dcnn_energy_pj"] * n).sum()}
+    out = {"scnn_cycles": cyc, "dcnn_cycles": df["dcnn_cycles"].sum(),
+           "scnn_energy_pj": df["energy_pj"].sum(), "dcnn_energy_pj": df["dcnn_energy_pj"].sum()}
     out["speedup_vs_dcnn"] = out["dcnn_cycles"] / cyc
     out["energy_ratio_vs_dcnn"] = out["dcnn_energy_pj"] / out["scnn_energy_pj"]
     if "dcnn_opt_energy_pj" in df:
-        out["dcnn_opt_energy_pj"] = (df["dcnn_opt_energy_pj"] * n).sum()
+        out["dcnn_opt_energy_pj"] = df["dcnn_opt_energy_pj"].sum()
         out["energy_ratio_vs_dcnn_opt"] = out["dcnn_opt_energy_pj"] / out["scnn_energy_pj"]
     out["utilization"] = df["macs_performed"].sum() / (cyc * 1024)
     for c in LOSSES:
-        out[f"frac_{c}"] = (df[c] * n).sum() / cyc
+        out[f"frac_{c}"] = df[c].sum() / cyc
     return out
 
 
@@ -167,7 +169,7 @@ def networks(nets=NETWORKS, quick: bool = False) -> tuple[pd.DataFrame, pd.DataF
              "published_speedup": PUBLISHED_NETWORK_SPEEDUP.get(net, np.nan)}
         if len(fc):
             r["fc_layers"] = len(fc)
-            r["fc_speedup_vs_dcnn"] = (fc["dcnn_cycles"] * fc["count"]).sum() / fc["cycles"].sum()
+            r["fc_speedup_vs_dcnn"] = fc["dcnn_cycles"].sum() / fc["cycles"].sum()
             r["fc_compute_utilization"] = fc["macs_performed"].sum() / (fc["compute_cycles"].sum() * 1024)
         rows.append(r)
     return pd.DataFrame(rows), pd.concat(layer_frames, ignore_index=True)
