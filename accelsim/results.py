@@ -122,7 +122,7 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=SCHEMA)
-    energy_cols = sorted(c for c in df.columns if c.startswith("energy_") and c != "energy_pj")
+    energy_cols = sorted(c for c in df.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj")
     first = [c for c in SCHEMA if c in df.columns]
     rest = [c for c in df.columns if c not in first and c not in energy_cols]
     return df[first + energy_cols + rest]

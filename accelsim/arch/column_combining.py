@@ -68,16 +68,14 @@ Left out, and assumed where the paper is silent or where we could not read it:
   (weights streaming with their indices) is allowed.
 * Grouped convolutions are packed group by group; groups whose packed widths
   differ run as separate GEMMs back to back (their stalls add).
-* ``energy_ratio_vs_systolic`` prices both designs with the table named by
-  ``energy_table`` (a model is not handed its config's table); it agrees with
-  the row's ``energy_pj`` when the config uses the same table.
+* ``energy_ratio_vs_systolic`` (systolic energy / ours, above 1 when packing
+  saves energy) is priced by the runner with the config's own table.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -96,8 +94,6 @@ class ColumnCombiningParams(sy.SystolicParams):
     gamma: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
     #: candidates examined per group after its seed (0: all unassigned columns)
     window: int = field(default=0, metadata={"min": 0})
-    #: energy table pricing energy_ratio_vs_systolic (the row's energy_pj uses the config's energy:)
-    energy_table: str = "horowitz_45nm"
     #: compute output_rel_error (two products of the layer's size; false leaves it NaN)
     output_error: bool = True
 
@@ -305,12 +301,6 @@ def pack_columns(w: np.ndarray, alpha: int, gamma: float, window: int = 0) -> Pa
 
 # ---- the model ----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def _table(name: str):
-    from ..energy import load_table
-    return load_table(name)
-
-
 def _index_bits(alpha: int) -> int:
     return int(math.ceil(math.log2(alpha))) if alpha > 1 else 0
 
@@ -377,9 +367,6 @@ class ColumnCombining(ArchModel):
         acts = sy.actions(bd, p)
         acts.index(bd.macs * ib, component="mux")
         base = sy.layer_breakdown(lay, p)
-        table = _table(p.energy_table)
-        energy = sum(table.energy(acts).values())
-        base_energy = sum(table.energy(sy.actions(base, p)).values())
         kp_total = sum(pk.packed_columns for pk in packings)
         nnz = sum(pk.nnz for pk in packings)
         pruned = sum(pk.pruned for pk in packings)
@@ -393,12 +380,13 @@ class ColumnCombining(ArchModel):
             "weights_pruned": pruned, "weights_pruned_fraction": pruned / nnz if nnz else 0.0,
             "output_rel_error": output_rel_error(lt, packings) if p.output_error else math.nan,
             "array_utilization": bd.macs / (bd.cycles * p.rows * p.cols) if bd.cycles else 0.0,
-            "systolic_cycles": base.cycles, "systolic_energy_pj": base_energy,
-            "speedup_vs_systolic": base.cycles / bd.cycles if bd.cycles else math.nan,
-            "energy_ratio_vs_systolic": energy / base_energy if base_energy else math.nan,
         }
         # the packed matrix is stored densely, each weight with its channel index
         weight_bits = sum(sy.dense_weight_bits(pk.values.shape, p.value_bits) for pk in packings)
         res = sy.result(bd, p, weight_bits=weight_bits, metadata_bits=float(cells * ib), acts=acts, extra=extra)
         res.utilization = kept / cells if cells else 0.0
+        # the plain array on the unpacked layer; the runner prices it with the config's table and adds
+        # systolic_cycles, systolic_energy_pj, speedup_vs_systolic and energy_ratio_vs_systolic
+        res.baselines["systolic"] = sy.result(base, p, weight_bits=sy.dense_weight_bits(lay.weight_shape,
+                                                                                        p.value_bits))
         return res

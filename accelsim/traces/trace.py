@@ -10,6 +10,7 @@ pattern, target density, seed, source). Files are read with
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -49,11 +50,12 @@ class LayerTrace:
     def name(self) -> str:
         return self.layer.name
 
-    @property
+    # cached: traces are read-only once made, and every model run asks for these
+    @functools.cached_property
     def weight_density(self) -> float:
         return float(np.count_nonzero(self.weight)) / self.weight.size
 
-    @property
+    @functools.cached_property
     def act_density(self) -> float:
         return float(np.count_nonzero(self.input)) / self.input.size
 

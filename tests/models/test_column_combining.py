@@ -141,9 +141,9 @@ def test_packed_matrix_runs_on_the_systolic_core():
     # weight stationary on 32 x 32 with K' packed columns: the systolic closed form
     bd = systolic_gemm(64, kp, 20, 32, 32, "ws")
     assert res.compute_cycles == bd.compute_cycles and res.cycles == bd.cycles
-    assert res.extra["systolic_cycles"] == systolic_gemm(64, 512, 20, 32, 32, "ws").compute_cycles
-    assert res.extra["speedup_vs_systolic"] == pytest.approx(res.extra["systolic_cycles"] / res.cycles)
-    assert res.extra["speedup_vs_systolic"] > 3
+    base = res.baselines["systolic"]
+    assert base.cycles == systolic_gemm(64, 512, 20, 32, 32, "ws").compute_cycles
+    assert base.cycles / res.cycles > 3
     # gamma = 0: nothing pruned, the output is exact
     assert res.extra["weights_pruned"] == 0 and res.extra["output_rel_error"] == 0.0
     # the input keeps its 512 channels: read once per column fold (64 filters / 32 columns), as unpacked
@@ -186,4 +186,4 @@ def test_more_alpha_never_adds_columns_and_shipped_config():
     assert cols[0] == 576 and all(b <= a for a, b in zip(cols, cols[1:]))
     cfg = load_arch("column_combining")
     assert (cfg.params.alpha, cfg.params.gamma, cfg.params.rows, cfg.params.dataflow) == (8, 0.5, 128, "ws")
-    assert cfg.params.energy_table == "horowitz_45nm" and cfg.energy.name == "horowitz_45nm"
+    assert cfg.energy.name == "horowitz_45nm"
