@@ -44,7 +44,11 @@ def _configs(archs: list[str], params: list[str] | None) -> dict:
 def plot_front(plan, path: Path) -> Path:
     fr = plan.front
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    sc = ax.scatter(fr["fidelity"], fr["objective"], c=fr["area_mm2"], cmap="viridis", s=16)
+    known = fr[fr["area_mm2"].notna()]
+    unknown = fr[fr["area_mm2"].isna()]
+    sc = ax.scatter(known["fidelity"], known["objective"], c=known["area_mm2"], cmap="viridis", s=16)
+    if len(unknown):
+        ax.scatter(unknown["fidelity"], unknown["objective"], color="grey", s=16, label="area not modelled")
     ch = fr[fr["chosen"]]
     ax.scatter(ch["fidelity"], ch["objective"], marker="*", s=220, color="red", label=f"chosen ({plan.config})")
     ax.set_xlabel("fidelity proxy (1 - MAC-weighted relative output error)")
@@ -52,7 +56,8 @@ def plot_front(plan, path: Path) -> Path:
     ax.set_ylabel(unit)
     ax.set_yscale("log")
     ax.set_title("co-design: Pareto plans per configuration")
-    fig.colorbar(sc, ax=ax, label="area (mm2)")
+    if len(known):
+        fig.colorbar(sc, ax=ax, label="area (mm2)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -93,6 +93,7 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
         "utilization": util, "load_balance": lb, "pe_busy_max": pe_max, "pe_busy_mean": pe_mean,
         "weight_bits": float(res.weight_bits) * n, "metadata_bits": float(res.metadata_bits) * n,
         "dram_bytes": float(res.dram_bytes) * n, "sram_bytes": float(res.sram_bytes) * n,
+        "peak_macs_per_cycle": float(res.peak_macs_per_cycle),
     }
     for comp in sorted(energy):
         row[f"energy_{comp}_pj"] = energy[comp] * n
