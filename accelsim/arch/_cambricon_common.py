@@ -66,6 +66,38 @@ class CambriconParams:
     dram_bytes_per_cycle: float = field(default=0.0, metadata={"min": 0})
 
 
+def array_inventory(p: CambriconParams):
+    """The DianNao-style part both designs share, for the area: ``pes`` PEs of ``multipliers`` (Tm)
+    ``value_bits`` multipliers feeding an adder tree of Tm - 1 adders and an accumulator (Tm adders of
+    ``2 x value_bits`` per PE, the MAC the energy counts), NBin and NBout, and one SB per PE, at the
+    configured (assumed) capacities. The control processor, the BCFU (pooling, activation functions)
+    and the DRAM interface are left out.
+    """
+    from ..energy import Inventory
+    inv = Inventory()
+    inv.mac(p.pes * p.multipliers, bits=p.value_bits, component="mac")
+    inv.sram(p.nbin_bytes, component="nbin")
+    inv.sram(p.nbout_bytes, component="nbout")
+    inv.sram(p.sb_bytes, p.pes, component="sb")
+    return inv
+
+
+def selector(inv, count: int, outputs: int, inputs: int, bits: int, prefix_bits: int, component: str):
+    """*count* selectors that each pick *outputs* values of *bits* out of a window of *inputs*.
+
+    An ``inputs:1`` multiplexer per output and bit (``outputs x inputs x bits`` two-input multiplexer bits,
+    the crossbar rule of :class:`accelsim.energy.Inventory`) and the index logic that turns the index into
+    positions (*prefix_bits*: a prefix sum over the window's flags, or the running sum of the steps).
+    """
+    inv.mux(count * outputs * inputs * bits, component=component)
+    inv.index(count * prefix_bits, component=component)
+    return inv
+
+
+def log2_ceil(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(n, 2))))
+
+
 def make_encoder(name: str, params: dict, key: str):
     """A format encoder from the config, with a config error naming *key* if it cannot be built."""
     from ..formats import get_format

@@ -70,8 +70,8 @@ from ..errors import ConfigError, PatternError
 from ..formats import index_bits
 from ..results import LayerResult
 from ..traces.pruners import parse_pattern
-from ._cambricon_common import (CambriconParams, assemble, ceil_div, input_masks, make_encoder, pipeline,
-                                tile_rows)
+from ._cambricon_common import (CambriconParams, array_inventory, assemble, ceil_div, input_masks, log2_ceil,
+                                make_encoder, pipeline, selector, tile_rows)
 from .base import ArchModel, register
 
 INDEX_FORMATS = ("bitmap", "csr", "coo", "rle", "zero_padded_delta")
@@ -262,3 +262,30 @@ class CambriconS(ArchModel):
                                "kept_blocks": int(occ.sum()), "tiles": n_tiles,
                                "needed_neuron_fraction": float(U.sum()) / (n_tiles * K) if n_tiles else 0.0,
                                "activation_skip_fraction": 1.0 - L_sum / needed if needed else 0.0})
+
+    def inventory(self, p: CambriconSParams):
+        """The PE array and buffers (:func:`~accelsim.arch._cambricon_common.array_inventory`) plus:
+
+        * ``indexing`` (what replaces Cambricon-X's per-PE indexing modules): one shared NSM, which ANDs
+          ``stream_width`` block-index bits with the neurons' flags, prefix-sums them and selects Tm needed
+          nonzero neurons per cycle into its ``stream_width`` output register (``Tm x stream_width x
+          value_bits`` multiplexer bits), and one SSM per PE selecting the Tm matching synapse codes out of
+          a ``stream_width`` window (``Tm x stream_width x q`` bits, ``q`` the wider of the two quantization
+          widths) with its own prefix sum;
+        * ``decoder``: a codebook of ``2^q`` centroids of ``value_bits`` per PE (one read port per multiplier
+          not counted) and, with ``entropy_coding``, one canonical Huffman decoder at the DRAM interface: a
+          symbol table of ``2^q`` entries (symbol and code length) and a comparator of up to ``2q`` bits per
+          code length (code lengths assumed at most ``2q`` bits).
+        """
+        inv = array_inventory(p)
+        W, Tm, vb = p.stream_width, p.multipliers, p.value_bits
+        q = max(p.conv_weight_bits, p.fc_weight_bits)
+        pos = log2_ceil(W)
+        inv.rf(W * vb / 8, component="indexing")
+        selector(inv, 1, Tm, W, vb, W * (pos + 1), component="indexing")
+        selector(inv, p.pes, Tm, W, q, W * pos, component="indexing")
+        inv.rf((1 << q) * vb / 8, p.pes, component="decoder")
+        if p.entropy_coding:
+            inv.rf((1 << q) * (q + log2_ceil(2 * q)) / 8, component="decoder")
+            inv.index((2 * q) ** 2, component="decoder")
+        return inv

@@ -61,7 +61,8 @@ import numpy as np
 from ..energy import ActionCounts
 from ..errors import ConfigError
 from ..results import LayerResult
-from ._cambricon_common import CambriconParams, assemble, ceil_div, make_encoder, pipeline, tile_rows
+from ._cambricon_common import (CambriconParams, array_inventory, assemble, ceil_div, log2_ceil, make_encoder,
+                                pipeline, selector, tile_rows)
 from .base import ArchModel, register
 
 #: formats whose index is kept per output neuron (the rows of W), and how the IM reads it
@@ -182,3 +183,22 @@ class CambriconX(ArchModel):
                         sram_bytes=sram_bytes,
                         extra={"index_kind": kind, "stored_entries": total_entries, "padding_entries": float(pads),
                                "tiles": n_tiles, "activation_skip_fraction": 0.0})
+
+    def inventory(self, p: CambriconXParams):
+        """The PE array and buffers (:func:`~accelsim.arch._cambricon_common.array_inventory`) plus one
+        indexing module per PE in the buffer controller (component ``indexing``, the IM whose share of the
+        area Cambricon-S quotes as 31.07 %): a window register holding the ``stream_width`` streamed input
+        neurons, a selector picking the PE's Tm neurons out of that window (``Tm x stream_width x
+        value_bits`` multiplexer bits) and the index logic that turns the PE's index into window positions:
+        the running sum of Tm steps of ``log2(stream_width)`` bits (step indexing) or a prefix sum over the
+        ``stream_width`` bits of a direct index. DianNao's operation (``weight_format: dense``) has no IM.
+        """
+        inv = array_inventory(p)
+        kind = p.index_kind
+        if kind == "dense":
+            return inv
+        W, Tm = p.stream_width, p.multipliers
+        pos = log2_ceil(W)
+        inv.rf(W * p.value_bits / 8, p.pes, component="indexing")
+        prefix = Tm * pos if kind == "step" else W * pos
+        return selector(inv, p.pes, Tm, W, p.value_bits, prefix, component="indexing")

@@ -390,3 +390,23 @@ class ColumnCombining(ArchModel):
         res.baselines["systolic"] = sy.result(base, p, weight_bits=sy.dense_weight_bits(lay.weight_shape,
                                                                                         p.value_bits))
         return res
+
+    def inventory(self, p: ColumnCombiningParams):
+        """The systolic array plus what multiplexed cells add (Sec. 4, "multiplexed input cells").
+
+        Every cell holds its weight's channel index (``ceil(log2 alpha)`` bits, ``channel_index``), picks its
+        input out of the ``alpha`` channels of its group with an ``alpha:1`` multiplexer of ``value_bits``
+        (``alpha - 1`` two-input multiplexer bits per value bit, ``input_mux``), and forwards the whole
+        ``alpha``-value input bus to its neighbour, so its input register is ``alpha`` values wide instead
+        of one (``alpha - 1`` extra values, ``input_bus``). With ``alpha = 1`` this is the plain array.
+        """
+        inv = sy.array_inventory(p)
+        cells = p.rows * p.cols
+        extra = p.alpha - 1
+        ib = _index_bits(p.alpha)
+        if ib:
+            inv.rf(ib / 8, cells, component="channel_index")
+        if extra:
+            inv.mux(cells * extra * p.value_bits, component="input_mux")
+            inv.rf(extra * p.value_bits / 8, cells, component="input_bus")
+        return inv

@@ -53,7 +53,7 @@ from ..energy import ActionCounts
 from ..errors import AccelsimError, ConfigError
 from ..results import LayerResult
 from .base import ArchModel, register
-from .scnn import PEArray, _format, _rle16, _split, map_layer, weight_stream_mask
+from .scnn import PEArray, _format, _rle16, _split, map_layer, pe_array_inventory, weight_stream_mask
 
 
 @dataclass
@@ -175,3 +175,7 @@ class DCNN(ArchModel):
                            macs_performed=m.products, peak_macs_per_cycle=p.n_pes * p.F * p.I, pe_busy=t.pe_busy,
                            actions=acts, weight_bits=dense_w_bits, metadata_bits=0.0, dram_bytes=dram,
                            sram_bytes=(iaram_reads + out_words * vb) / 8, extra=extra)
+
+    def inventory(self, p: DCNNParams):
+        """SCNN's PE array without its sparse machinery (:func:`accelsim.arch.scnn.pe_array_inventory`)."""
+        return pe_array_inventory(p, sparse=False)

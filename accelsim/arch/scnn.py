@@ -932,6 +932,56 @@ def storage(lt, p, wfmt, afmt, ofmt, out_density: float) -> Storage:
 
 
 # ---------------------------------------------------------------------------------------
+# Area
+# ---------------------------------------------------------------------------------------
+def _index_width(fp: dict) -> int:
+    """Index bits stored next to each value by a format's parameters (``run_bits`` or ``index_bits``; 0 if none)."""
+    return int(fp.get("run_bits", fp.get("index_bits", 0)) or 0)
+
+
+def pe_array_inventory(p, sparse: bool):
+    """SCNN's PE array (``sparse``) or DCNN's dense twin, for the area (Sec. IV, the PE area table).
+
+    Per PE: ``F x I`` multipliers of ``value_bits``; the accumulator sets (``banks x acc_bank_entries``
+    partial sums of ``acc_bits``, two sets when double-buffered: 32 x 32 x 24 bits x 2 = the paper's 6 KB)
+    as register files; the IARAM and OARAM at their capacities; a weight FIFO of ``weight_fifo_entries``
+    vectors of ``F`` weights (50 x 4 x 20 bits = the paper's 0.5 KB with 4-bit runs).
+
+    SCNN adds what the sparse dataflow needs: one ``acc_bits`` adder per accumulator bank (each retires one
+    update a cycle), the ``F I x A`` scatter crossbar (``F I x banks x acc_bits`` multiplexer bits) with the
+    banks' input queues, the coordinate computation of every product (an accumulator address per
+    multiplier) and the zero-run decoders of the ``F`` weight and ``I`` activation lanes. DCNN's products
+    land on regular addresses: one adder per multiplier, no crossbar, no coordinate or index logic, and its
+    FIFO holds plain values. The PPU, control and the weight broadcast and halo wires are left out (the
+    "other" line of the paper's PE area table).
+    """
+    from ..energy import Inventory
+    inv = Inventory()
+    n, lanes = p.n_pes, p.F * p.I
+    vb, ab = p.value_bits, p.acc_bits
+    inv.mult(n * lanes, vb, component="mac")
+    sets = 2 if p.acc_double_buffered else 1
+    inv.rf(sets * p.acc_capacity * ab / 8, n, component="accumulator")
+    inv.sram(p.iaram_bytes, n, component="iaram")
+    inv.sram(p.oaram_bytes, n, component="oaram")
+    if not sparse:
+        inv.add(n * lanes, ab, component="mac")
+        inv.rf(p.weight_fifo_entries * p.F * vb / 8, n, component="weight_fifo")
+        return inv
+    w_idx = _index_width(p.weight_format_params)
+    a_idx = _index_width(p.act_format_params)
+    inv.rf(p.weight_fifo_entries * p.F * (vb + w_idx) / 8, n, component="weight_fifo")
+    inv.add(n * p.banks, ab, component="accumulator")
+    entry_bits = max(1, int(np.ceil(np.log2(p.acc_bank_entries))))
+    addr_bits = max(1, int(np.ceil(np.log2(p.acc_capacity))))
+    inv.mux(n * lanes * p.banks * ab, component="crossbar")
+    inv.rf(p.banks * p.bank_queue_entries * (ab + entry_bits) / 8, n, component="crossbar")
+    inv.index(n * lanes * addr_bits, component="coord")
+    inv.index(n * (p.F * w_idx + p.I * a_idx), component="index")
+    return inv
+
+
+# ---------------------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------------------
 @register
@@ -1008,6 +1058,9 @@ class SCNN(ArchModel):
         if p.compare_dcnn:
             self._compare(lt, p, res)
         return res
+
+    def inventory(self, p: SCNNParams):
+        return pe_array_inventory(p, sparse=True)
 
     @staticmethod
     def _fifo_overflow(lt, p) -> float:

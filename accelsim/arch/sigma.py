@@ -410,6 +410,39 @@ class Sigma(ArchModel):
         return _result(best, p, effectual=effectual, out_elems=float(lay.M * lay.N), w_store=w_store,
                        x_store=x_store, both=both, path="trace")
 
+    def inventory(self, p: SigmaParams):
+        """The Flex-DPU's hardware for its area (Sec. IV), per Flex-DPE of ``dpe_size`` = N multipliers:
+
+        * ``mult``: N multipliers of ``value_bits``, each with the register holding its stationary value;
+        * ``benes``: the N-port Benes distribution network, ``2 log2 N - 1`` stages of N/2 2x2 switches
+          (two 2:1 multiplexers per bit each): ``N x (2 log2 N - 1) x value_bits`` multiplexer bits;
+        * ``fan``: the FAN, N - 1 adders of ``2 x value_bits`` (the width the energy prices), each with a
+          2:1 multiplexer on both inputs to take a forwarding link instead of its tree child, and the
+          comparison of its inputs' ``log2 N``-bit vector IDs that decides whether to add or forward;
+        * ``accum``: one adder per Flex-DPE for rows continued across folds;
+        * ``bitmap``: one 64-bit AND/OR/popcount unit per Flex-DPE (the energy's word operation);
+        * ``sram``: the data SRAM, ``sram_bytes``.
+
+        The controller's routing computation and the DRAM interface are left out.
+        """
+        from ..energy import Inventory
+        inv = Inventory()
+        n, d, vb = p.dpe_size, p.dpes, p.value_bits
+        acc_bits = 2 * vb
+        lg = int(math.log2(n))
+        stages = 2 * lg - 1 if n > 1 else 1
+        inv.mult(d * n, vb, component="mult")
+        inv.rf(n * vb / 8, d, component="mult")
+        inv.mux(d * n * stages * vb, component="benes")
+        adders = d * (n - 1)
+        inv.add(adders, acc_bits, component="fan")
+        inv.mux(adders * 2 * acc_bits, component="fan")
+        inv.index(adders * max(lg, 1), component="fan")
+        inv.add(d, acc_bits, component="accum")
+        inv.index(d * _BITMAP_WORD_BITS * int(math.log2(_BITMAP_WORD_BITS)), component="bitmap")
+        inv.sram(p.sram_bytes, component="sram")
+        return inv
+
 
 # ---- the density path -------------------------------------------------------------------------
 

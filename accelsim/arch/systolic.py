@@ -488,6 +488,27 @@ def dense_weight_bits(shape: tuple[int, int], value_bits: int) -> float:
     return float(_dense_format(value_bits).expected(shape, 1.0).total_bits)
 
 
+def array_inventory(p: SystolicParams):
+    """The array's hardware for its area (shared with the models built on it).
+
+    ``rows x cols`` PEs, each a ``value_bits`` multiplier with a ``2 x value_bits`` accumulating adder (the
+    MAC the energy counts) and ``pe_register_bytes`` of registers (stationary operand, the moving operand's
+    forwarding register and the accumulator: 8 bytes = 4 x 16 bits by default); the three double-buffered
+    operand SRAMs at their full capacity (TPU v1's unified buffer, accumulators and weight FIFO, Jouppi et
+    al., ISCA 2017, Sec. 2, scaled as in ``arch_configs/systolic.yaml``). Control, the activation pipeline
+    and the DRAM interface are left out.
+    """
+    from ..energy import Inventory
+    n = p.rows * p.cols
+    inv = Inventory()
+    inv.mac(n, bits=p.value_bits, component="mac")
+    inv.rf(p.pe_register_bytes, n, component="pe_registers")
+    inv.sram(p.weight_sram_bytes, component="sram_weight")
+    inv.sram(p.input_sram_bytes, component="sram_input")
+    inv.sram(p.output_sram_bytes, component="sram_output")
+    return inv
+
+
 @register
 class Systolic(ArchModel):
     name = "systolic"
@@ -498,3 +519,6 @@ class Systolic(ArchModel):
         lay = lt.layer
         bd = layer_breakdown(lay, p)
         return result(bd, p, weight_bits=dense_weight_bits((lay.M, lay.K), p.value_bits))
+
+    def inventory(self, p: SystolicParams):
+        return array_inventory(p)

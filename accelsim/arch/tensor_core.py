@@ -73,6 +73,10 @@ What it leaves out, and what is assumed
 * Energy: MACs by precision, L2, shared memory and DRAM bytes are counted as actions and priced by the
   configured table (the 45 nm Horowitz table scaled to the GPU's node). Absolute GPU energy from it is
   indicative only (no clock tree, control, register files, leakage or HBM interface power).
+* Area: not reported (no ``inventory``, so rows carry no ``area_mm2``). A GPU die is mostly what this model
+  does not describe -- CUDA cores, register files, schedulers, L1/texture, NVLink, HBM PHYs, media engines --
+  so a sum of tensor-core multipliers and SRAM macros would be a small, unlabelled fraction of the die and
+  neither comparable with the published die areas nor with the accelerators' areas.
 """
 from __future__ import annotations
 
