@@ -79,6 +79,21 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def condensed(df: pd.DataFrame, max_per_source: int = 6) -> pd.DataFrame:
+    """The table with long runs of like cases (e.g. 195 SCALE-Sim layers) folded into one summary row each."""
+    rows = []
+    for (model, source), g in df.groupby(["model", "source"], sort=False):
+        if len(g) <= max_per_source:
+            rows += g.to_dict("records")
+            continue
+        worst = g.loc[g["error_pct"].abs().idxmax()]
+        rows.append({"model": model, "quantity": f"{len(g)} cases ({int(g['ok'].sum())} within tolerance); "
+                     f"worst: {worst['quantity']}", "published": worst["published"], "accelsim": worst["accelsim"],
+                     "unit": worst["unit"], "error_pct": worst["error_pct"], "tolerance_pct": worst["tolerance_pct"],
+                     "ok": bool(g["ok"].all()), "source": source})
+    return pd.DataFrame(rows)
+
+
 def cli(args) -> None:
     df = collect()
     if df.empty:
@@ -88,6 +103,7 @@ def cli(args) -> None:
     public = df.drop(columns=[c for c in ("traceback",) if c in df.columns])
     public.to_csv(out / "validation.csv", index=False)
     (out / "validation.md").write_text(markdown(public) + "\n")
+    (out / "validation_summary.md").write_text(markdown(condensed(public)) + "\n")
     if args.json:
         from .io import rows_json
         sys.stdout.write(rows_json(public) + "\n")

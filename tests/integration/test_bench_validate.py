@@ -60,3 +60,16 @@ def test_every_model_has_a_published_quantity():
     missing = [m for m in list_models() if m != "ideal" and not any(m in x or x in m for x in models_with_cases)]
     assert not missing, f"models without validation cases: {missing}"
     assert not df["quantity"].eq("(validation module failed)").any(), df[df["quantity"].str.contains("failed")]
+
+
+def test_condensed_folds_long_runs_keeping_the_worst():
+    from accelsim.validate import condensed
+    rows = [{"model": "m", "quantity": f"c{i}", "published": 10.0, "accelsim": 10.0 + i, "unit": "x",
+             "error_pct": 10.0 * i, "tolerance_pct": 50, "ok": 10 * i <= 50, "source": "s"} for i in range(8)]
+    rows.append({"model": "n", "quantity": "q", "published": 1.0, "accelsim": 1.0, "unit": "x", "error_pct": 0.0,
+                 "tolerance_pct": 1, "ok": True, "source": "t"})
+    out = condensed(pd.DataFrame(rows))
+    assert len(out) == 2
+    first = out.iloc[0]
+    assert first["quantity"].startswith("8 cases (6 within tolerance); worst: c7")
+    assert first["error_pct"] == 70.0 and not first["ok"]
