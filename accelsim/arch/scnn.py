@@ -948,9 +948,10 @@ def pe_array_inventory(p, sparse: bool):
     vectors of ``F`` weights (50 x 4 x 20 bits = the paper's 0.5 KB with 4-bit runs).
 
     SCNN adds what the sparse dataflow needs: one ``acc_bits`` adder per accumulator bank (each retires one
-    update a cycle), the ``F I x A`` scatter crossbar (``F I x banks x acc_bits`` multiplexer bits) with the
-    banks' input queues, the coordinate computation of every product (an accumulator address per
-    multiplier) and the zero-run decoders of the ``F`` weight and ``I`` activation lanes. DCNN's products
+    update a cycle; component ``mac``, as the energy prices the accumulates), the ``F I x A`` scatter
+    crossbar (``F I x banks x acc_bits`` multiplexer bits) with the banks' input queues, the coordinate
+    computation of every product (an accumulator address per multiplier) and the zero-run decoders of the
+    ``F`` weight and ``I`` activation lanes. DCNN's products
     land on regular addresses: one adder per multiplier, no crossbar, no coordinate or index logic, and its
     FIFO holds plain values. The PPU, control and the weight broadcast and halo wires are left out (the
     "other" line of the paper's PE area table).
@@ -971,7 +972,7 @@ def pe_array_inventory(p, sparse: bool):
     w_idx = _index_width(p.weight_format_params)
     a_idx = _index_width(p.act_format_params)
     inv.rf(p.weight_fifo_entries * p.F * (vb + w_idx) / 8, n, component="weight_fifo")
-    inv.add(n * p.banks, ab, component="accumulator")
+    inv.add(n * p.banks, ab, component="mac")          # the banks' accumulate adders, priced as "mac" in energy
     entry_bits = max(1, int(np.ceil(np.log2(p.acc_bank_entries))))
     addr_bits = max(1, int(np.ceil(np.log2(p.acc_capacity))))
     inv.mux(n * lanes * p.banks * ab, component="crossbar")
