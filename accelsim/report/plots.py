@@ -16,6 +16,12 @@ import pandas as pd  # noqa: E402
 from ..results import network_totals  # noqa: E402
 
 DENSE_BASELINES = ("systolic", "dcnn")
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _style(i: int) -> dict:
+    """Colour and marker of the i-th series: ten colours, then the markers change, so 60 series stay apart."""
+    return {"color": plt.cm.tab10.colors[i % 10], "marker": _MARKERS[(i // 10) % len(_MARKERS)]}
 
 
 def _save(fig, outdir: Path, name: str) -> list[Path]:
@@ -62,10 +68,10 @@ def latency_energy_vs_density(df: pd.DataFrame, outdir: Path) -> list[Path]:
     paths = []
     for wl, g in tot.groupby("workload"):
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        for name, gg in g.groupby(lab):
+        for i, (name, gg) in enumerate(g.groupby(lab)):
             gg = gg.groupby(dcol)[["latency_s", "energy_pj"]].mean().reset_index().sort_values(dcol)
             dense = any(str(name).startswith(b) for b in DENSE_BASELINES)
-            style = dict(ls="--", marker="s") if dense else dict(marker="o")
+            style = dict(_style(i), ls="--" if dense else "-")
             axes[0].plot(gg[dcol], gg["latency_s"] * 1e3, label=str(name), **style)
             axes[1].plot(gg[dcol], gg["energy_pj"] * 1e-6, label=str(name), **style)
         for ax, yl in zip(axes, ("latency (ms)", "energy (uJ)")):
@@ -89,7 +95,7 @@ def speedup_over_dense(df: pd.DataFrame, outdir: Path) -> list[Path]:
         base = g[g["arch"].isin(DENSE_BASELINES)]
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         plotted = False
-        for name, gg in g.groupby(lab):
+        for i, (name, gg) in enumerate(g.groupby(lab)):
             gg = gg.groupby(dcol)["latency_s"].mean().reset_index().sort_values(dcol)
             if not base.empty:
                 ref = base.groupby(dcol)["latency_s"].min()
@@ -101,7 +107,7 @@ def speedup_over_dense(df: pd.DataFrame, outdir: Path) -> list[Path]:
                 ylabel = "speedup over the same design at density 1 (x)"
             else:
                 continue
-            ax.plot(gg[dcol], sp, marker="o", label=str(name))
+            ax.plot(gg[dcol], sp, label=str(name), **_style(i))
             plotted = True
         if not plotted:
             plt.close(fig)
@@ -126,8 +132,8 @@ def pareto_front(df: pd.DataFrame, outdir: Path) -> list[Path]:
         if len(g) < 2:
             continue
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        for name, gg in g.groupby(lab):
-            ax.scatter(gg["latency_s"] * 1e3, gg["energy_pj"] * 1e-6, s=18, label=str(name))
+        for i, (name, gg) in enumerate(g.groupby(lab)):
+            ax.scatter(gg["latency_s"] * 1e3, gg["energy_pj"] * 1e-6, s=18, label=str(name), **_style(i))
         pts = g[["latency_s", "energy_pj"]].to_numpy()
         order = np.argsort(pts[:, 0])
         front, best = [], np.inf
@@ -155,8 +161,9 @@ def roofline(df: pd.DataFrame, outdir: Path) -> list[Path]:
         return []
     lab = _label_col(d)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for name, g in d.groupby(lab):
-        ax.scatter(g["macs_dense"] / g["dram_bytes"], g["macs_dense"] / g["latency_s"] / 1e9, s=14, label=str(name))
+    for i, (name, g) in enumerate(d.groupby(lab)):
+        ax.scatter(g["macs_dense"] / g["dram_bytes"], g["macs_dense"] / g["latency_s"] / 1e9, s=14, label=str(name),
+                   **_style(i))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("operational intensity (dense MACs / DRAM byte)")
@@ -231,9 +238,9 @@ def storage_vs_sparsity(fmt_df: pd.DataFrame, outdir: Path, name: str = "storage
     if fmt_df.empty or "density" not in fmt_df.columns:
         return []
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for f, g in fmt_df.groupby("format"):
+    for i, (f, g) in enumerate(fmt_df.groupby("format")):
         g = g.groupby("density")["total_bits"].sum().reset_index().sort_values("density")
-        ax.plot(1 - g["density"], g["total_bits"] / 8 / 2**20, marker="o", ms=3, label=str(f))
+        ax.plot(1 - g["density"], g["total_bits"] / 8 / 2**20, ms=3, label=str(f), **_style(i))
     ax.set_xlabel("sparsity (fraction of zeros)")
     ax.set_ylabel("storage (MiB)")
     ax.set_yscale("log")
