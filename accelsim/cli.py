@@ -5,11 +5,8 @@ Every user error prints one line on standard error and exits with status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-import numpy as np
 
 from . import __version__
 from .errors import AccelsimError

@@ -9,7 +9,6 @@ appears as a flagged row with its error.
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import os
 import pkgutil

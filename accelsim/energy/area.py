@@ -8,8 +8,9 @@ section prices each item in square micrometres at its node.
 Sources of the shipped 45 nm numbers (``horowitz_45nm.yaml``): arithmetic from
 Horowitz, ISSCC 2014, Fig. 1.1.9 (8-bit add 36 um2, 32-bit add 137 um2, 8-bit
 mult 282 um2, 32-bit mult 3495 um2; FP16 add 1360, mult 1640); SRAM density
-from EIE's per-PE breakdown (Han et al., ISCA 2016, Table II: 469,412 um2 of
-memory for about 162 KB, 0.354 um2 per bit including periphery). Widths not
+from EIE's per-PE breakdown (Han et al., ISCA 2016, Table II: the 128 KB
+sparse-matrix SRAM takes 469,412 um2, 0.448 um2 per bit including periphery;
+the PE's 162 KB of memory take 594,786 um2, 0.448 um2 per bit too). Widths not
 listed scale like energy (adders linearly, multipliers quadratically).
 Scaling to other nodes: area ~ (node / table node)^2.
 """
@@ -24,7 +25,7 @@ from ..errors import ConfigError
 DEFAULT_AREA_45NM = {
     "int": {8: {"add": 36.0, "mult": 282.0}, 16: {"add": 67.0, "mult": 1128.0}, 32: {"add": 137.0, "mult": 3495.0}},
     "fp": {16: {"add": 1360.0, "mult": 1640.0}, 32: {"add": 4184.0, "mult": 7700.0}},
-    "sram_um2_per_bit": 0.354,
+    "sram_um2_per_bit": 0.448,
     "rf_um2_per_bit": 4.0,        # a flip-flop with its read mux at 45 nm
     "mux_um2_per_bit": 2.0,       # one 2:1 multiplexer bit (crossbar, Benes and FAN switch points)
     "index_um2_per_bit": 10.0,    # priority encoders, leading-nonzero detection, comparators

@@ -1,7 +1,6 @@
 """``accelsim sweep``: run a spec, or tell where a sweep stands."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

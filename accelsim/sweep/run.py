@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import pandas as pd
 
 from .. import __version__
 from ..api import build_trace, simulate_trace

@@ -96,7 +96,7 @@ def eie_cases() -> list[dict]:
     pes = load_arch("eie").params.pes
     um2 = {k: v * 1e6 / pes for k, v in area("eie").items()}
     note = ("; SRAM priced at the table's density, itself derived from EIE's Table II, so not independent "
-            "(the table's 0.354 um2/bit is SpmatRead's area over all 162 KB; Table II's SRAMs give 0.45)")
+            "(the table's 0.448 um2/bit is SpmatRead's 469,412 um2 over its 128 KB)")
     out = []
     for row, comps in EIE_TYPES.items():
         extra = {"memory": note,

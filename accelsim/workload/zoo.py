@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from ..config import check_keys, expect_mapping, load_yaml
 from ..errors import AccelsimError, WorkloadError

@@ -1,6 +1,5 @@
 """bench and validate produce what they promise (speed is never asserted: that is bench's job)."""
 import json
-import math
 
 import pandas as pd
 import pytest

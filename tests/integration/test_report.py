@@ -41,7 +41,6 @@ def test_each_plot_renders(table, tmp_path):
 
 
 def test_density_plot_has_one_line_per_config(table, tmp_path):
-    import matplotlib.pyplot as plt
     captured = {}
     orig = plots._save
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from accelsim.errors import AccelsimError, ConfigError
+from accelsim.errors import AccelsimError
 from accelsim.sweep import load_results, parse_spec, run_sweep, status
 
 SMALL = {"archs": [{"name": "ideal", "params": {"peak_macs_per_cycle": [64, 256]}}],

@@ -64,9 +64,9 @@ def test_area_by_hand_and_node_scaling():
     from accelsim.energy import Inventory
     inv = Inventory().mult(10, bits=8).add(10, bits=32).sram(1024, count=2).mux(100)
     a = load_table().area_mm2(inv)
-    # 10 x 282 + 10 x 137 um2; 2 KB x 8 bit x 0.354 um2; 100 x 2 um2
+    # 10 x 282 + 10 x 137 um2; 2 KB x 8 bit x 0.448 um2; 100 x 2 um2
     assert a["mac"] == pytest.approx((2820 + 1370) * 1e-6)
-    assert a["sram"] == pytest.approx(2 * 1024 * 8 * 0.354 * 1e-6)
+    assert a["sram"] == pytest.approx(2 * 1024 * 8 * 0.448 * 1e-6)
     assert a["noc"] == pytest.approx(200e-6)
     half = load_table({"table": "horowitz_45nm", "node_nm": 22.5}).area_mm2(inv)
     assert half["sram"] == pytest.approx(a["sram"] / 4)

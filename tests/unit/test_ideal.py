@@ -2,7 +2,6 @@
 import math
 
 import numpy as np
-import pytest
 
 import accelsim
 from accelsim.arch import load_arch

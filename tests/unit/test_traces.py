@@ -1,7 +1,4 @@
 """Traces: determinism, densities, .npz round trip, hostile and mismatched files."""
-import json
-import pickle
-import zipfile
 
 import numpy as np
 import pytest
