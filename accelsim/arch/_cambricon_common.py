@@ -40,7 +40,6 @@ from numba import njit
 from ..config import positive
 from ..errors import ConfigError, FormatError
 from ..results import LayerResult
-from ..traces.trace import im2col
 
 
 @dataclass
@@ -123,17 +122,6 @@ def tile_rows(M: int, groups: int, P: int) -> np.ndarray:
         rows.append(np.where(t < R, g * R + t, -1))
     return np.concatenate(rows, axis=0).astype(np.int64)
 
-
-def input_masks(lt) -> list[np.ndarray]:
-    """The ``K x N`` nonzero mask of the input for each group (im2col of the mask for convolutions)."""
-    lay = lt.layer
-    xmask = lt.input != 0
-    if not lay.is_conv:
-        return [xmask[g * lay.K:(g + 1) * lay.K] for g in range(lay.groups)]
-    cg = lay.C // lay.groups
-    u8 = xmask.view(np.uint8)
-    return [np.ascontiguousarray(im2col(u8[:, g * cg:(g + 1) * cg], lay.R, lay.S, lay.stride, lay.pad)).view(np.bool_)
-            for g in range(lay.groups)]
 
 
 # ---- the buffer controller / PE pipeline ------------------------------------------------------

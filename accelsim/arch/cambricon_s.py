@@ -70,7 +70,7 @@ from ..errors import ConfigError, PatternError
 from ..formats import index_bits
 from ..results import LayerResult
 from ..traces.pruners import parse_pattern
-from ._cambricon_common import (CambriconParams, array_inventory, assemble, ceil_div, input_masks, log2_ceil,
+from ._cambricon_common import (CambriconParams, array_inventory, assemble, ceil_div, log2_ceil,
                                 make_encoder, pipeline, selector, tile_rows)
 from .base import ArchModel, register
 
@@ -216,7 +216,7 @@ class CambriconS(ArchModel):
 
         per_group = n_tiles // G
         L = np.zeros((n_tiles, N), dtype=np.int64)
-        for g, xg in enumerate(input_masks(lt)):
+        for g, xg in enumerate(lt.x_masks()):
             sl = slice(g * per_group, (g + 1) * per_group)
             L[sl] = np.rint(U_mask[sl].astype(np.float32) @ xg.astype(np.float32)).astype(np.int64)
 

@@ -76,6 +76,17 @@ class LayerTrace:
         for g in range(self.layer.groups):
             yield self.group_weight(g), self.x_gemm(g)
 
+    def x_masks(self) -> list[np.ndarray]:
+        """The ``K x N`` nonzero mask of X for each group (im2col of the mask for convolutions, one byte a bit)."""
+        lay = self.layer
+        xmask = self.input != 0
+        if not lay.is_conv:
+            return [xmask[g * lay.K:(g + 1) * lay.K] for g in range(lay.groups)]
+        cg = lay.C // lay.groups
+        u8 = xmask.view(np.uint8)
+        return [np.ascontiguousarray(im2col(u8[:, g * cg:(g + 1) * cg], lay.R, lay.S, lay.stride, lay.pad))
+                .view(np.bool_) for g in range(lay.groups)]
+
     def x_row_nnz(self) -> np.ndarray:
         """Nonzeros of each row of X, per group: shape ``(groups, K)``."""
         return np.stack([np.count_nonzero(x, axis=1) for _, x in self.gemms()])

@@ -240,3 +240,15 @@ def test_study_quick_runs_and_plots(tmp_path):
     assert frames["path_agreement"]["max_abs_rel_diff_over_1000_cycles"].iloc[0] < 0.02
     paths = study.plot(frames, tmp_path)
     assert paths and all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
+def test_dram_bandwidth_bounds_a_layer_only_when_set():
+    import math
+    tr = accelsim.build_trace("gemm:256x16x256", density=0.5, act_density=0.5, seed=0)
+    free = accelsim.simulate("sigma", trace=tr).iloc[0]
+    assert free["dram_stall_cycles"] == 0
+    slow = accelsim.simulate("sigma", trace=tr, overrides={"dram_bytes_per_cycle": 1.0}).iloc[0]
+    # one byte per cycle: the layer takes as many cycles as it moves DRAM bytes
+    assert slow["cycles"] == math.ceil(slow["dram_bytes"]) > free["cycles"]
+    assert slow["dram_stall_cycles"] == slow["cycles"] - free["cycles"]
+    assert slow["stall_cycles"] - free["stall_cycles"] == slow["dram_stall_cycles"]
