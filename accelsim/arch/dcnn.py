@@ -58,24 +58,9 @@ from .scnn import PEArray, _format, _rle16, _split, map_layer, pe_array_inventor
 
 @dataclass
 class DCNNParams(PEArray):
-    pes: tuple[int, int] = (8, 8)
-    F: int = positive(4)
-    I: int = positive(4)
-    acc_banks: int = bounded(0, lo=0)
-    acc_bank_entries: int = positive(32)
-    acc_double_buffered: bool = True
-    kc: int = bounded(0, lo=0)
-    value_bits: int = bounded(16, lo=1, hi=64)
-    acc_bits: int = bounded(24, lo=1, hi=64)
     #: dense activations need twice SCNN's SRAM: 2 MB over 64 PEs (Table V)
     iaram_bytes: int = positive(16384)
     oaram_bytes: int = positive(16384)
-    weight_fifo_entries: int = positive(50)
-    freq_hz: float = positive(1e9)
-    dram_bytes_per_cycle: float = positive(50.0)
-    drain_words_per_cycle: float = positive(4.0)
-    halo_words_per_cycle: float = positive(4.0)
-    stride_mode: Literal["phase", "cartesian"] = "phase"
     #: how the dense PE fills its F x I multipliers: ``perfect`` (every multiplier busy while work
     #: remains, the dense engine's best case) or ``cartesian`` (SCNN's F- and I-vectors, dense)
     packing: Literal["perfect", "cartesian"] = "perfect"
@@ -89,8 +74,7 @@ class DCNNParams(PEArray):
     output_density: float = bounded(0.0, lo=0.0, hi=1.0)
 
     def validate(self) -> None:
-        if len(self.pes) != 2 or min(self.pes) < 1:
-            raise ConfigError(f"'params.pes' must be two positive integers (rows x cols), got {self.pes}")
+        self.check_pes()
         try:
             _format(self.dram_format, tuple(sorted(self.dram_format_params.items())))
         except AccelsimError as e:

@@ -106,25 +106,9 @@ def _rle16():
     return {"value_bits": 16, "run_bits": 4}
 
 
-class PEArray:
-    """Derived sizes shared by the SCNN and DCNN parameter sets."""
-
-    @property
-    def n_pes(self) -> int:
-        return int(self.pes[0]) * int(self.pes[1])
-
-    @property
-    def banks(self) -> int:
-        return self.acc_banks or 2 * self.F * self.I
-
-    @property
-    def acc_capacity(self) -> int:
-        """Partial sums one accumulator set holds."""
-        return self.banks * self.acc_bank_entries
-
-
 @dataclass
-class SCNNParams(PEArray):
+class PEArray:
+    """The PE array SCNN and its dense twin DCNN share (Sec. IV, Table III), with its derived sizes."""
     #: PE grid (rows x columns); 8 x 8 in the paper (Sec. IV, Table III)
     pes: tuple[int, int] = (8, 8)
     #: multiplier array: F weights x I activations per cycle (4 x 4, Table III)
@@ -135,8 +119,6 @@ class SCNNParams(PEArray):
     #: entries per accumulator bank (32, Table III)
     acc_bank_entries: int = positive(32)
     acc_double_buffered: bool = True
-    #: queued updates a bank holds before the multiplier array stalls (assumed; the paper is silent)
-    bank_queue_entries: int = bounded(2, lo=0)
     #: output channels per group; 0 chooses the largest that fits the accumulators
     kc: int = bounded(0, lo=0)
     value_bits: int = bounded(16, lo=1, hi=64)
@@ -152,6 +134,29 @@ class SCNNParams(PEArray):
     drain_words_per_cycle: float = positive(4.0)
     halo_words_per_cycle: float = positive(4.0)
     stride_mode: Literal["phase", "cartesian"] = "phase"
+
+    @property
+    def n_pes(self) -> int:
+        return int(self.pes[0]) * int(self.pes[1])
+
+    @property
+    def banks(self) -> int:
+        return self.acc_banks or 2 * self.F * self.I
+
+    @property
+    def acc_capacity(self) -> int:
+        """Partial sums one accumulator set holds."""
+        return self.banks * self.acc_bank_entries
+
+    def check_pes(self) -> None:
+        if len(self.pes) != 2 or min(self.pes) < 1:
+            raise ConfigError(f"'params.pes' must be two positive integers (rows x cols), got {self.pes}")
+
+
+@dataclass
+class SCNNParams(PEArray):
+    #: queued updates a bank holds before the multiplier array stalls (assumed; the paper is silent)
+    bank_queue_entries: int = bounded(2, lo=0)
     weight_format: str = "rle"
     weight_format_params: dict[str, Any] = field(default_factory=_rle16)
     act_format: str = "rle"
@@ -165,8 +170,7 @@ class SCNNParams(PEArray):
     compare_dcnn: bool = True
 
     def validate(self) -> None:
-        if len(self.pes) != 2 or min(self.pes) < 1:
-            raise ConfigError(f"'params.pes' must be two positive integers (rows x cols), got {self.pes}")
+        self.check_pes()
         for key in ("weight", "act"):
             fmt, fp = getattr(self, f"{key}_format"), getattr(self, f"{key}_format_params")
             try:
