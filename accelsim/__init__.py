@@ -18,9 +18,10 @@ from .errors import AccelsimError
 from .formats import get_format, list_formats
 from .formats.compare import compare_formats, compare_shape
 from .results import SCHEMA, network_totals
+from .sweep import load_results, run_sweep
 from .traces import PATTERNS, load_trace, make_trace, save_trace
 from .workload import list_workloads, load_workload
 
 __all__ = ["__version__", "build_trace", "simulate", "simulate_trace", "list_archs", "list_models", "load_arch",
-           "AccelsimError", "compare_formats", "compare_shape", "get_format", "list_formats", "SCHEMA", "network_totals", "PATTERNS", "load_trace",
+           "AccelsimError", "compare_formats", "compare_shape", "get_format", "list_formats", "SCHEMA", "network_totals", "load_results", "run_sweep", "PATTERNS", "load_trace",
            "make_trace", "save_trace", "list_workloads", "load_workload"]

@@ -11,7 +11,8 @@ candidate format, and its fidelity is measured.
 Fidelity. For a layer, the relative output error of the pruned weights on the
 trace's activations, ``e_l = ||(W_dense - W_pruned) X|| / ||W_dense X||``
 (Frobenius norms, on up to 256 evenly spaced columns of X), or the error a
-real-model capture recorded (``LayerTrace.info["output_rel_error"]``). The
+real-model capture recorded for this layer's pruning alone
+(``LayerTrace.info["local_rel_error"]``). The
 network proxy is ``F = 1 - sum_l w_l e_l`` with ``w_l`` the layer's share of
 dense MACs: additive over layers, 1 for the dense network, falling as layers
 lose more of their output. It is a proxy for accuracy, stated as such.
@@ -36,12 +37,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .api import simulate_trace
+from .api import build_trace, simulate_trace
 from .arch import ArchConfig
 from .errors import AccelsimError
 from .formats import get_format
-from .traces import make_trace, parse_pattern
-from .workload import check_density, load_workload
+from .traces import parse_pattern
+from .workload import check_density
 
 OBJECTIVES = ("latency", "energy", "edp")
 
@@ -59,8 +60,10 @@ def layer_error(w_dense: np.ndarray, w_pruned: np.ndarray, x: np.ndarray, max_co
 
 
 def _trace_error(dense_lt, lt) -> float:
-    if "output_rel_error" in lt.info:
-        return float(lt.info["output_rel_error"])
+    # a real-model capture measured it: this layer's own pruning error (local), not the upstream-compounded one
+    for key in ("local_rel_error", "output_rel_error"):
+        if key in lt.info:
+            return float(lt.info[key])
     num = den = 0.0
     for (wd, x), (wp, _) in zip(dense_lt.gemms(), lt.gemms()):
         cols = x.shape[1]
@@ -77,11 +80,12 @@ def evaluate(workload, archs: dict[str, ArchConfig] | list[ArchConfig], patterns
     """Every (config, layer, pattern, density, format) candidate with its cost, error and storage."""
     if not isinstance(archs, dict):
         archs = {c.name: c for c in archs}
-    wl = load_workload(workload).select(layers)
     formats = formats or ["dense", "bitmap", "csr", "rle", "coo"]
     fmt = {f: get_format(f, value_bits=value_bits) for f in formats}
-    dense = make_trace(wl, "dense", act_density=act_density, seed=seed)
-    total_macs = sum(l.total_macs for l in wl.layers)
+    # build_trace also takes real:MODEL workloads: real weights, measured activations, captured fidelity
+    dense = build_trace(workload, layers=layers, pattern="dense", act_density=act_density, seed=seed)
+    layer_of = {lt.name: lt.layer for lt in dense.layers}
+    total_macs = sum(l.total_macs for l in layer_of.values())
     recipes = []
     for p in patterns:
         pat = parse_pattern(p)
@@ -91,8 +95,9 @@ def evaluate(workload, archs: dict[str, ArchConfig] | list[ArchConfig], patterns
             recipes += [(pat.name, check_density(d)) for d in densities]
     rows = []
     for pname, d in dict.fromkeys(recipes):
-        tr = dense if pname == "dense" else make_trace(wl, pname, density=None if parse_pattern(pname).fixed_density
-                                                       else d, act_density=act_density, seed=seed)
+        tr = dense if pname == "dense" else build_trace(
+            workload, layers=layers, pattern=pname, density=None if parse_pattern(pname).fixed_density else d,
+            act_density=act_density, seed=seed)
         errs = {lt.name: _trace_error(dense.layer(lt.name), lt) for lt in tr.layers}
         storage = {}
         for lt in tr.layers:
@@ -105,7 +110,7 @@ def evaluate(workload, archs: dict[str, ArchConfig] | list[ArchConfig], patterns
             if progress:
                 progress(f"{label} {pname} {d:g}")
             for r in simulate_trace(cfg, tr):
-                lay = wl.layer(r["layer"])
+                lay = layer_of[r["layer"]]
                 for f in formats:
                     bits = storage[(r["layer"], f)]
                     if bits is None:
