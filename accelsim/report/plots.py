@@ -24,7 +24,8 @@ def _style(i: int) -> dict:
     return {"color": plt.cm.tab10.colors[i % 10], "marker": _MARKERS[(i // 10) % len(_MARKERS)]}
 
 
-def _save(fig, outdir: Path, name: str) -> list[Path]:
+def save_figure(fig, outdir: Path, name: str) -> list[Path]:
+    """Write *fig* as NAME.png and NAME.svg in *outdir* and close it; the PNG path comes first."""
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"{name}.png", outdir / f"{name}.svg"]
     fig.tight_layout()
@@ -82,7 +83,7 @@ def latency_energy_vs_density(df: pd.DataFrame, outdir: Path) -> list[Path]:
         axes[0].set_title(f"{wl}: latency vs weight density")
         axes[1].set_title(f"{wl}: energy vs weight density")
         axes[1].legend(fontsize=7, loc="best")
-        paths += _save(fig, outdir, f"latency_energy_vs_density_{wl}")
+        paths += save_figure(fig, outdir, f"latency_energy_vs_density_{wl}")
     return paths
 
 
@@ -119,7 +120,7 @@ def speedup_over_dense(df: pd.DataFrame, outdir: Path) -> list[Path]:
         ax.set_title(f"{wl}: speedup")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        paths += _save(fig, outdir, f"speedup_{wl}")
+        paths += save_figure(fig, outdir, f"speedup_{wl}")
     return paths
 
 
@@ -150,7 +151,7 @@ def pareto_front(df: pd.DataFrame, outdir: Path) -> list[Path]:
         ax.set_title(f"{wl}: latency-energy trade-off")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        paths += _save(fig, outdir, f"pareto_{wl}")
+        paths += save_figure(fig, outdir, f"pareto_{wl}")
     return paths
 
 
@@ -171,7 +172,7 @@ def roofline(df: pd.DataFrame, outdir: Path) -> list[Path]:
     ax.set_title("roofline view, one point per layer")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    return _save(fig, outdir, "roofline")
+    return save_figure(fig, outdir, "roofline")
 
 
 def cycle_losses(df: pd.DataFrame, outdir: Path) -> list[Path]:
@@ -197,7 +198,7 @@ def cycle_losses(df: pd.DataFrame, outdir: Path) -> list[Path]:
     ax.set_xlabel("fraction of cycles")
     ax.set_title("where the cycles go")
     ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, outdir, "cycle_losses")
+    return save_figure(fig, outdir, "cycle_losses")
 
 
 def load_balance_heatmap(df: pd.DataFrame, outdir: Path) -> list[Path]:
@@ -229,7 +230,7 @@ def load_balance_heatmap(df: pd.DataFrame, outdir: Path) -> list[Path]:
         ax.set_xlabel("PE")
         ax.set_title(f"{name}: per-PE busy cycles / busiest PE")
         fig.colorbar(im, ax=ax, label="relative busy time")
-        paths += _save(fig, outdir, f"load_balance_{str(name).replace('/', '_')}")
+        paths += save_figure(fig, outdir, f"load_balance_{str(name).replace('/', '_')}")
     return paths
 
 
@@ -247,7 +248,7 @@ def storage_vs_sparsity(fmt_df: pd.DataFrame, outdir: Path, name: str = "storage
     ax.set_title("storage against sparsity, per format")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, outdir, name)
+    return save_figure(fig, outdir, name)
 
 
 def best_format_per_layer(fmt_df: pd.DataFrame, outdir: Path) -> list[Path]:
@@ -270,7 +271,7 @@ def best_format_per_layer(fmt_df: pd.DataFrame, outdir: Path) -> list[Path]:
     ax.set_ylabel("storage / dense storage")
     ax.set_title("storage per format and layer (* best)")
     ax.legend(fontsize=6, ncol=2)
-    return _save(fig, outdir, "best_format_per_layer")
+    return save_figure(fig, outdir, "best_format_per_layer")
 
 
 RESULT_PLOTS = {"density": latency_energy_vs_density, "speedup": speedup_over_dense, "pareto": pareto_front,

@@ -28,6 +28,7 @@ from ..arch import load_arch
 from ..results import to_frame
 from ..traces import LayerTrace, Trace, make_trace
 from ..workload import load_workload
+from ..report.plots import save_figure
 
 #: dynamic neuron sparsity reported by the Cambricon-S paper (secondary summary of Sec. 5)
 NEURON_SPARSITY = {"alexnet": 0.6237, "vgg16": 0.4052}
@@ -187,11 +188,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         ax.set_ylabel("Cambricon-S over X (x)")
         ax.set_title(f"{net}: Cambricon-S vs Cambricon-X per layer (same densities)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = outdir / "speedup_per_layer.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "speedup_per_layer")
 
     comps = [c for c in ("energy_mac_pj", "energy_sb_pj", "energy_indexing_pj", "energy_nbin_pj", "energy_nbout_pj",
                          "energy_decoder_pj", "energy_noc_pj") if c in bd.columns]
@@ -214,11 +211,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         ax.legend(fontsize=7)
         for a in axes[0, 2 * i:2 * i + 2]:
             a.tick_params(axis="x", rotation=20)
-    fig.tight_layout()
-    p = outdir / "breakdown.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "breakdown")
 
     tot = frames["totals"][frames["totals"].network != "geomean"]
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -230,9 +223,5 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     ax.set_ylabel("weight index (KiB)")
     ax.set_title("Weight index storage at the same densities")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = outdir / "index_storage.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "index_storage")
     return paths

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..report.plots import save_figure
+
 #: densities of the GoogLeNet sweep (weights and activations together)
 SWEEP_DENSITIES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 QUICK_DENSITIES = (1.0, 0.6, 0.2)
@@ -236,11 +238,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     ax[1].set_title("GoogLeNet: energy vs density")
     ax[1].invert_xaxis()
     ax[1].legend(fontsize=8)
-    fig.tight_layout()
-    p = outdir / "scnn_density_sweep.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "scnn_density_sweep")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     labels = {"ideal_cycles": "useful multiplies", "loss_intra_pe_frag_cycles": "intra-PE fragmentation",
@@ -258,11 +256,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     ax.set_ylabel("fraction of SCNN cycles")
     ax.set_title("SCNN on GoogLeNet: where the multiplier cycles go")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    p = outdir / "scnn_losses.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "scnn_losses")
 
     lay = frames["network_layers"]
     nets = list(dict.fromkeys(lay["network"]))
@@ -278,11 +272,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         ax.set_ylabel("x over DCNN")
         ax.set_title(f"{net}: per-layer SCNN vs DCNN (FC layers are fc-mapped)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = outdir / "scnn_networks.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "scnn_networks")
 
     g = frames["granularity"]
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -297,9 +287,5 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     ax.set_ylabel("fraction of SCNN cycles")
     ax.set_title("1,024 multipliers as 64 small PEs or 4 large PEs (GoogLeNet)")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    p = outdir / "scnn_granularity.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "scnn_granularity")
     return paths

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..report.plots import save_figure
+
 #: the paper's irregular GEMMs as M-N-K (Qin et al., HPCA 2020, Sec. VI workload table)
 SHAPES = [(128, 2048, 4096), (320, 3072, 4096), (1632, 36548, 1024), (2048, 4096, 32), (1024, 16, 500000),
           (35, 8457, 2560), (31999, 1024, 84), (84, 1024, 4096), (2048, 1, 128), (256, 256, 2048)]
@@ -170,11 +172,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     axes[1].set_xticks(x)
     axes[1].set_xticklabels(shapes, rotation=30, ha="right", fontsize=8)
     axes[1].set_xlabel("GEMM M-N-K")
-    fig.tight_layout()
-    p = outdir / "sigma_speedup_utilization.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "sigma_speedup_utilization")
 
     fig, ax = plt.subplots(figsize=(12, 4.5))
     d = best[(best["setting"] == "dense") & (best["series"] == main)].set_index("shape").reindex(shapes)
@@ -190,9 +188,5 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     ax.set_xlabel("GEMM M-N-K")
     ax.set_title(f"SIGMA time breakdown, dense GEMMs ({main})")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = outdir / "sigma_breakdown.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "sigma_breakdown")
     return paths

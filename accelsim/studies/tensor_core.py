@@ -35,6 +35,7 @@ from ..paths import WORKLOAD_DIR
 from ..traces import make_trace
 from ..workload import gemm, load_workload
 from ..workload.layer import Layer
+from ..report.plots import save_figure
 
 GPUS = ("a100", "h100")
 SQUARE = [256, 512, 1024, 2048, 4096, 8192, 16384]
@@ -195,11 +196,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         ax.set_title(f"2:4 vs dense, {fam}")
         ax.legend(fontsize=8)
     axes[0].set_ylabel("speedup of 2:4 over dense (x)")
-    fig.tight_layout()
-    p = outdir / "gemm_speedup_vs_size.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "gemm_speedup_vs_size")
 
     t = frames["network_totals"]
     lay = frames["network_layers"]
@@ -224,11 +221,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         ax.set_xticklabels(d["layer"], rotation=90, fontsize=6 if len(d) > 20 else 8)
         ax.set_ylabel("layer speedup (x)")
         ax.set_title(f"{net}, batch {b0}, {gpu0.upper()} (gray: runs dense)")
-    fig.tight_layout()
-    p = outdir / "network_speedups.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "network_speedups")
 
     w = frames["nm_whatif"]
     hw = list(dict.fromkeys(w["hardware"]))
@@ -245,9 +238,5 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     ax.set_ylabel("speedup over dense (x)")
     ax.set_title(f"What-if N:M tensor cores on {w['gpu'].iloc[0].upper()}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    p = outdir / "nm_whatif.png"
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
-    paths.append(p)
+    paths += save_figure(fig, outdir, "nm_whatif")
     return paths

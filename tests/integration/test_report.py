@@ -42,18 +42,18 @@ def test_each_plot_renders(table, tmp_path):
 
 def test_density_plot_has_one_line_per_config(table, tmp_path):
     captured = {}
-    orig = plots._save
+    orig = plots.save_figure
 
     def spy(fig, outdir, name):
         captured[name] = [len(ax.get_lines()) for ax in fig.axes]
         captured[name + "_xlabel"] = fig.axes[0].get_xlabel()
         return orig(fig, outdir, name)
 
-    plots._save = spy
+    plots.save_figure = spy
     try:
         plots.latency_energy_vs_density(table, tmp_path)
     finally:
-        plots._save = orig
+        plots.save_figure = orig
     assert captured["latency_energy_vs_density_alexnet"] == [2, 2]
     assert captured["latency_energy_vs_density_alexnet_xlabel"] == "weight density"
 
