@@ -22,16 +22,19 @@ from ..paths import REPORTS_DIR
 from ..results import network_totals
 from ..sweep import load_results, parse_spec, run_sweep, status
 from .html import Section, build_html, write_html
-from .plots import (best_format_per_layer, cycle_losses, latency_energy_vs_density, load_balance_heatmap,
-                    pareto_front, roofline, speedup_over_dense, storage_vs_sparsity)
+from .plots import (best_format_per_layer, cycle_losses, fidelity_front, latency_energy_vs_density,
+                    load_balance_heatmap, pareto_front, roofline, speedup_over_dense, storage_vs_sparsity)
 from .report import configs_section
 
 #: Layers of AlexNet every model runs in the quick setting (one conv, one FC).
 QUICK_LAYERS = ["conv3", "fc7"]
 
 
+_T0 = time.monotonic()
+
+
 def _log(msg: str) -> None:
-    print(f"[demo] {msg}", file=sys.stderr, flush=True)
+    print(f"[demo {time.monotonic() - _T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 def _sweep(spec: dict, outdir: Path, name: str, executor: str) -> pd.DataFrame:
@@ -61,7 +64,8 @@ def _failures_section(outdir: Path) -> Section | None:
 
 
 def run_demo(outdir: Path | None = None, quick: bool = False, executor: str = "processes") -> Path:
-    t0 = time.monotonic()
+    global _T0
+    t0 = _T0 = time.monotonic()
     outdir = Path(outdir or REPORTS_DIR / "demo")
     plots = outdir / "plots"
     sections: list[Section] = []
@@ -221,21 +225,23 @@ def _real_traces_section(outdir: Path, executor: str, quick: bool) -> Section | 
     return Section("Real traces", "Real weights pruned by magnitude and the activations the pruned model really "
                    "produces on its bundled inputs (MiniLM-L6 on sentences, EfficientNet-Lite0 on images); "
                    "fidelity against the dense model beside latency and energy.",
-                   tables=[("", tot[[c for c in cols if c in tot.columns]])])
+                   tables=[("", tot[[c for c in cols if c in tot.columns]])],
+                   images=[p for p in fidelity_front(df, outdir / "plots") if p.suffix == ".png"])
 
 
 def _codesign_section(outdir: Path, quick: bool) -> Section | None:
     """The co-design search on a few AlexNet layers: pattern, density and format per layer under a fidelity floor."""
     from ..codesign import evaluate, search
     from ..codesign_cli import plot_front
-    archs = {a: load_arch(a) for a in (["eie", "cambricon_s"] if quick else ["eie", "cambricon_x", "cambricon_s",
-                                                                              "sigma", "scnn"]) if a in list_archs()}
+    _log("co-design")
+    archs = {a: load_arch(a) for a in (["eie", "cambricon_s"] if quick else ["eie", "cambricon_s", "sigma"])
+             if a in list_archs()}
     if not archs:
         return None
     try:
         opts = evaluate("alexnet", archs, ["unstructured", "block:4x4"], [0.1, 0.3, 1.0] if quick else
-                        [0.1, 0.2, 0.3, 0.5, 1.0], ["dense", "bitmap", "csr", "rle"],
-                        layers=["conv3", "fc7"] if quick else ["conv2", "conv3", "conv5", "fc6", "fc7", "fc8"])
+                        [0.1, 0.2, 0.4, 1.0], ["dense", "bitmap", "csr", "rle"],
+                        layers=["conv3", "fc7"] if quick else ["conv2", "conv3", "fc7", "fc8"])
         plan = search(opts, "edp", min_fidelity=0.9)
     except Exception as e:  # noqa: BLE001
         return Section("Co-design", f'<span class="flag">failed: {type(e).__name__}: {e}</span>')

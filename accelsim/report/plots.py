@@ -274,8 +274,47 @@ def best_format_per_layer(fmt_df: pd.DataFrame, outdir: Path) -> list[Path]:
     return save_figure(fig, outdir, "best_format_per_layer")
 
 
+def fidelity_front(df: pd.DataFrame, outdir: Path) -> list[Path]:
+    """Latency and energy against fidelity (traces that carry it: real-model captures), Pareto points joined."""
+    if "fidelity" not in df.columns or df["fidelity"].isna().all():
+        return []
+    lab = _label_col(df)
+    keys = [k for k in ("workload", "pattern", "sweep_density", lab) if k in df.columns]
+    tot = df.groupby(keys, dropna=False).agg(latency_s=("latency_s", "sum"), energy_pj=("energy_pj", "sum"),
+                                            fidelity=("fidelity", "first")).reset_index()
+    metric = {}
+    if "fidelity_metric" in df.columns:
+        metric = df.dropna(subset=["fidelity_metric"]).groupby("workload")["fidelity_metric"].first().to_dict()
+    paths = []
+    for wl, g in tot.groupby("workload"):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for ax, col, unit, scale in ((axes[0], "latency_s", "latency (ms)", 1e3), (axes[1], "energy_pj",
+                                                                                    "energy (uJ)", 1e-6)):
+            for i, (name, gg) in enumerate(g.groupby(lab)):
+                ax.scatter(gg["fidelity"], gg[col] * scale, s=22, label=str(name), **_style(i))
+                pts = gg.sort_values("fidelity", ascending=False)
+                best, front = np.inf, []
+                for _, r in pts.iterrows():   # higher fidelity first: keep points that lower the cost
+                    if r[col] < best:
+                        best = r[col]
+                        front.append(r)
+                if len(front) > 1:
+                    f = pd.DataFrame(front)
+                    ax.plot(f["fidelity"], f[col] * scale, lw=0.8, color=_style(i)["color"])
+            ax.set_xlabel(f"fidelity ({metric.get(wl, 'against the dense model')})")
+            ax.set_ylabel(unit)
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+        axes[0].set_title(f"{wl}: latency against fidelity")
+        axes[1].set_title(f"{wl}: energy against fidelity")
+        axes[1].legend(fontsize=7)
+        paths += save_figure(fig, outdir, f"fidelity_front_{str(wl).replace(':', '_')}")
+    return paths
+
+
 RESULT_PLOTS = {"density": latency_energy_vs_density, "speedup": speedup_over_dense, "pareto": pareto_front,
-                "roofline": roofline, "losses": cycle_losses, "balance": load_balance_heatmap}
+                "roofline": roofline, "losses": cycle_losses, "balance": load_balance_heatmap,
+                "fidelity": fidelity_front}
 
 
 def plot_results(df: pd.DataFrame, outdir: Path, kinds: list[str] | None = None) -> list[Path]:
