@@ -174,6 +174,18 @@ class Format:
             return t.reshape(1, -1)
         return t.reshape(-1, t.shape[-1])
 
+    def stream(self, t: np.ndarray) -> np.ndarray:
+        """The positions in storage order: row-major, or column-major when the params say ``order: col``."""
+        m = self.as_matrix(t)
+        return m.T.ravel() if getattr(self.p, "order", "row") == "col" else m.ravel()
+
+    def unstream(self, flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The inverse of :meth:`stream`: positions in storage order back to a tensor of *shape*."""
+        if getattr(self.p, "order", "row") == "col":
+            rows, cols = self.matrix_shape(shape)
+            return flat.reshape(cols, rows).T.reshape(shape).copy()
+        return flat.reshape(shape)
+
     @staticmethod
     def matrix_shape(shape: tuple[int, ...]) -> tuple[int, int]:
         """The shape :meth:`as_matrix` gives a tensor of *shape*."""

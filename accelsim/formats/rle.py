@@ -101,12 +101,8 @@ class GapCoded(Format):
     def span(self) -> int:
         raise NotImplementedError
 
-    def _stream(self, t: np.ndarray) -> np.ndarray:
-        m = self.as_matrix(t)
-        return m.T.ravel() if self.p.order == "col" else m.ravel()
-
     def _encode(self, t):
-        flat = self._stream(t)
+        flat = self.stream(t)
         pos = np.flatnonzero(flat)
         starts = np.concatenate(([0], pos[:-1] + 1)) if pos.size else pos
         codes, pads = gap_encode(pos - starts, self.span())
@@ -132,10 +128,7 @@ class GapCoded(Format):
         out = np.zeros(n, dtype=vals.dtype)
         pos = np.cumsum(e.payload[self.code_key] + (1 - self.code_offset)) - 1
         out[pos] = vals  # padding entries land on zero positions and write zeros
-        if self.p.order == "col":
-            rows, cols = self.matrix_shape(e.shape)
-            return out.reshape(cols, rows).T.reshape(e.shape).copy()
-        return out.reshape(e.shape)
+        return self.unstream(out, e.shape)
 
     def _expected(self, shape, density):
         n = int(np.prod(shape))

@@ -60,10 +60,6 @@ class Strided(Format):
         _, sb, cb = self._widths(n)
         return (1 << sb) - 1, (1 << cb) - 1
 
-    def _stream(self, t):
-        m = self.as_matrix(t)
-        return m.T.ravel() if self.p.order == "col" else m.ravel()
-
     def _segments(self, flat):
         pos = np.flatnonzero(flat).astype(np.int64)
         smax, cmax = self._limits(flat.size)
@@ -76,14 +72,14 @@ class Strided(Format):
                        breakdown={"offsets": segments * ob, "strides": segments * sb, "counts": segments * cb})
 
     def _encode(self, t):
-        flat = self._stream(t)
+        flat = self.stream(t)
         pos, offsets, strides, counts = self._segments(flat)
         e = self._account(t.shape, int(pos.size), int(offsets.size))
         e.payload = {"offsets": offsets, "strides": strides, "counts": counts, "values": flat[pos]}
         return e
 
     def _measure(self, mask):
-        pos, offsets, _, _ = self._segments(self._stream(mask))
+        pos, offsets, _, _ = self._segments(self.stream(mask))
         return self._account(mask.shape, int(pos.size), int(offsets.size))
 
     def _decode(self, e):
@@ -95,10 +91,7 @@ class Strided(Format):
         vals = e.payload["values"]
         out = np.zeros(int(np.prod(e.shape)), dtype=vals.dtype)
         out[starts + steps * k] = vals
-        if self.p.order == "col":
-            rows, cols = self.matrix_shape(e.shape)
-            return out.reshape(cols, rows).T.reshape(e.shape).copy()
-        return out.reshape(e.shape)
+        return self.unstream(out, e.shape)
 
     def _expected(self, shape, density):
         n = int(np.prod(shape))
