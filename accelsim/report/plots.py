@@ -24,6 +24,17 @@ def _style(i: int) -> dict:
     return {"color": plt.cm.tab10.colors[i % 10], "marker": _MARKERS[(i // 10) % len(_MARKERS)]}
 
 
+def front_indices(x, y) -> list[int]:
+    """Indices of the points no other point beats in both *x* and *y* (both minimized), in order of *x*."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out, best = [], np.inf
+    for i in np.lexsort((y, x)):
+        if y[i] < best:
+            out.append(int(i))
+            best = y[i]
+    return out
+
+
 def save_figure(fig, outdir: Path, name: str) -> list[Path]:
     """Write *fig* as NAME.png and NAME.svg in *outdir* and close it; the PNG path comes first."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -136,13 +147,7 @@ def pareto_front(df: pd.DataFrame, outdir: Path) -> list[Path]:
         for i, (name, gg) in enumerate(g.groupby(lab)):
             ax.scatter(gg["latency_s"] * 1e3, gg["energy_pj"] * 1e-6, s=18, label=str(name), **_style(i))
         pts = g[["latency_s", "energy_pj"]].to_numpy()
-        order = np.argsort(pts[:, 0])
-        front, best = [], np.inf
-        for i in order:
-            if pts[i, 1] < best:
-                front.append(i)
-                best = pts[i, 1]
-        f = pts[front]
+        f = pts[front_indices(pts[:, 0], pts[:, 1])]
         ax.plot(f[:, 0] * 1e3, f[:, 1] * 1e-6, "k-", lw=1, label="Pareto front")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -292,14 +297,8 @@ def fidelity_front(df: pd.DataFrame, outdir: Path) -> list[Path]:
                                                                                     "energy (uJ)", 1e-6)):
             for i, (name, gg) in enumerate(g.groupby(lab)):
                 ax.scatter(gg["fidelity"], gg[col] * scale, s=22, label=str(name), **_style(i))
-                pts = gg.sort_values("fidelity", ascending=False)
-                best, front = np.inf, []
-                for _, r in pts.iterrows():   # higher fidelity first: keep points that lower the cost
-                    if r[col] < best:
-                        best = r[col]
-                        front.append(r)
-                if len(front) > 1:
-                    f = pd.DataFrame(front)
+                f = gg.iloc[front_indices(-gg["fidelity"].to_numpy(), gg[col].to_numpy())]   # high fidelity, low cost
+                if len(f) > 1:
                     ax.plot(f["fidelity"], f[col] * scale, lw=0.8, color=_style(i)["color"])
             ax.set_xlabel(f"fidelity ({metric.get(wl, 'against the dense model')})")
             ax.set_ylabel(unit)

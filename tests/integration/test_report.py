@@ -91,3 +91,8 @@ def test_demo_quick_end_to_end(tmp_path):
     text = path.read_text()
     assert "Every model on pruned AlexNet" in text and "Density sweep" in text
     assert len(re.findall(r"data:image/png;base64", text)) >= 3
+
+
+def test_front_indices_by_hand():
+    # (1, 5) (2, 3) (3, 4) (4, 1): (3, 4) is beaten by (2, 3)
+    assert plots.front_indices([3, 1, 4, 2], [4, 5, 1, 3]) == [1, 3, 2]
