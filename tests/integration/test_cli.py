@@ -65,6 +65,7 @@ def _bad_files(tmp_path):
     (tmp_path / "unknown.yaml").write_text("model: ideal\nparams: {pes: 4}\n")
     np.savez(tmp_path / "evil.npz", **{"fc.weight": np.array([{"a": 1}], dtype=object)})
     (tmp_path / "corrupt.npz").write_bytes(b"garbage")
+    (tmp_path / "badspec.yaml").write_text("archs: [ideal]\nworkloads: [alexnet]\ndensitys: [0.1]\n")
     np.savez(tmp_path / "wrong.npz", **{"gemm.weight": np.ones((3, 3), dtype=np.float32)})
 
 
@@ -90,6 +91,16 @@ def _bad_files(tmp_path):
     (["run", "-a", "ideal", "-w", "alexnet", "-o", "{tmp}/out.txt"], ".csv, .parquet or .json"),
     (["trace", "inspect", "{tmp}/nothere.npz"], "not found"),
     (["frobnicate"], "invalid choice"),
+    (["sweep", "{tmp}/badspec.yaml"], "unknown key 'densitys'"),
+    (["sweep", "--status", "{tmp}"], "not a sweep directory"),
+    (["study", "nosuch"], "unknown study"),
+    (["plot", "{tmp}/nofile.csv"], "not found"),
+    (["formats", "--shape", "10x10", "--densities", "0.5", "--formats", "rle:run_bits=0"], "must be >= 1"),
+    (["codesign", "-w", "alexnet", "-a", "ideal", "--layers", "fc8", "--patterns", "unstructured", "--densities",
+      "0.5", "--max-area", "1"], "report no area"),
+    (["codesign", "-w", "alexnet", "-a", "eie", "--layers", "fc8", "--patterns", "unstructured", "--densities",
+      "0.1", "--min-fidelity", "0.99999"], "the best feasible is"),
+    (["run", "-a", "a100", "-w", "gemm:64x64x66", "--pattern", "nm:2:4", "--set", "strict=true"], "pad_k"),
 ])
 def test_user_errors_exit_2_with_one_line(capsys, tmp_path, argv, needle):
     _bad_files(tmp_path)
