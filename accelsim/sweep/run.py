@@ -12,6 +12,7 @@ as results arrive, so a killed sweep loses at most the points in flight.
 """
 from __future__ import annotations
 
+import io
 import os
 import time
 import traceback
@@ -40,8 +41,18 @@ class SweepOutcome:
     seconds: float
 
 
-def run_task(recipe: Recipe, points: list[Point]) -> list[tuple[str, list[dict] | None, dict | None]]:
-    """Make the trace of *recipe* and run every point's arch on it. Never raises: errors are returned."""
+def _parquet_bytes(rows: list[dict]) -> bytes:
+    buf = io.BytesIO()
+    to_frame(rows).to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def run_task(recipe: Recipe, points: list[Point]) -> list[tuple[str, bytes | None, dict | None]]:
+    """Make the trace of *recipe* and run every point's arch on it. Never raises: errors are returned.
+
+    Each finished point comes back as the bytes of its Parquet file: the workers do the table work in
+    parallel and the driver only writes files.
+    """
     try:
         tr = build_trace(recipe.workload, layers=list(recipe.layers) if recipe.layers else None,
                          pattern=recipe.pattern, density=recipe.density, profile=recipe.profile,
@@ -56,7 +67,7 @@ def run_task(recipe: Recipe, points: list[Point]) -> list[tuple[str, list[dict] 
             cols = p.columns()
             for r in rows:
                 r.update(cols)
-            out.append((p.key, rows, None))
+            out.append((p.key, _parquet_bytes(rows), None))
         except Exception as e:  # noqa: BLE001
             out.append((p.key, None, {"error": f"{type(e).__name__}: {e}", "stage": "simulate",
                                       "traceback": traceback.format_exc()}))
@@ -108,9 +119,9 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
 
     def collect(results):
         nonlocal n_ok, n_fail
-        for key, rows, err in results:
+        for key, data, err in results:
             if err is None:
-                store.write_point(key, to_frame(rows))
+                store.write_point_bytes(key, data)
                 n_ok += 1
             else:
                 store.write_failure(key, err)

@@ -53,8 +53,12 @@ class Store:
         write(tmp)
         os.replace(tmp, path)
 
-    def write_point(self, key: str, df: pd.DataFrame) -> None:
-        self._atomic(self.points / f"{key}.parquet", lambda t: df.to_parquet(t, index=False))
+    def write_point_bytes(self, key: str, data: bytes) -> None:
+        """A point's Parquet file, serialized by the worker that computed it."""
+        self._atomic(self.points / f"{key}.parquet", lambda t: t.write_bytes(data))
+        self._clear_failure(key)
+
+    def _clear_failure(self, key: str) -> None:
         stale = self.failed / f"{key}.json"
         if stale.exists():
             stale.unlink()
