@@ -13,6 +13,7 @@ as results arrive, so a killed sweep loses at most the points in flight.
 from __future__ import annotations
 
 import io
+import multiprocessing as mp
 import os
 import time
 import traceback
@@ -136,7 +137,10 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
                 collect(run_task(recipe, pts))
         elif executor == "processes":
             n = workers or os.cpu_count() or 1
-            with ProcessPoolExecutor(max_workers=n) as pool:
+            # fork where there is one: workers inherit the loaded modules and compiled kernels instead of
+            # importing and loading them again (a spawned process, such as bench's, would otherwise pass on spawn)
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
                 futs = [pool.submit(run_task, r, p) for r, p in tasks]
                 for f in as_completed(futs):
                     collect(f.result())
