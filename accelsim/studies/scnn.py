@@ -216,28 +216,25 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     paths = []
     sw = frames["density_sweep"].sort_values("density")
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
-    ax[0].plot(sw["density"], sw["speedup_vs_dcnn"], "o-", label="SCNN / DCNN (accelsim)")
-    px = PUBLISHED_SWEEP["speedup"]
-    ax[0].plot(list(px), list(px.values()), "k*", ms=11, label="published (Sec. VI-A)")
-    ax[0].axhline(1.0, color="gray", lw=0.8)
-    ax[0].set_yscale("log")
-    ax[0].set_xlabel("weight and activation density")
-    ax[0].set_ylabel("speedup over DCNN (x)")
-    ax[0].set_title("GoogLeNet: performance vs density")
-    ax[0].invert_xaxis()
-    ax[0].legend(fontsize=8)
-    ax[1].plot(sw["density"], sw["energy_ratio_vs_dcnn"], "o-", label="DCNN energy / SCNN energy")
-    if "energy_ratio_vs_dcnn_opt" in sw:
-        ax[1].plot(sw["density"], sw["energy_ratio_vs_dcnn_opt"], "s--", label="DCNN-opt energy / SCNN energy")
-    pe = PUBLISHED_SWEEP["energy_ratio"]
-    ax[1].plot(list(pe), list(pe.values()), "k*", ms=11, label="published vs DCNN (Sec. VI-A)")
-    ax[1].axhline(1.0, color="gray", lw=0.8)
-    ax[1].set_yscale("log")
-    ax[1].set_xlabel("weight and activation density")
-    ax[1].set_ylabel("energy improvement over baseline (x)")
-    ax[1].set_title("GoogLeNet: energy vs density")
-    ax[1].invert_xaxis()
-    ax[1].legend(fontsize=8)
+    # (series: column, style, label), published points, y label, title: one panel each, drawn alike
+    panels = [([("speedup_vs_dcnn", "o-", "SCNN / DCNN (accelsim)")], (PUBLISHED_SWEEP["speedup"], "published (Sec. VI-A)"),
+               "speedup over DCNN (x)", "GoogLeNet: performance vs density"),
+              ([("energy_ratio_vs_dcnn", "o-", "DCNN energy / SCNN energy"),
+                ("energy_ratio_vs_dcnn_opt", "s--", "DCNN-opt energy / SCNN energy")],
+               (PUBLISHED_SWEEP["energy_ratio"], "published vs DCNN (Sec. VI-A)"),
+               "energy improvement over baseline (x)", "GoogLeNet: energy vs density")]
+    for a, (series, (pub, pub_label), ylabel, title) in zip(ax, panels):
+        for col, style, label in series:
+            if col in sw:
+                a.plot(sw["density"], sw[col], style, label=label)
+        a.plot(list(pub), list(pub.values()), "k*", ms=11, label=pub_label)
+        a.axhline(1.0, color="gray", lw=0.8)
+        a.set_yscale("log")
+        a.set_xlabel("weight and activation density")
+        a.set_ylabel(ylabel)
+        a.set_title(title)
+        a.invert_xaxis()
+        a.legend(fontsize=8)
     paths += save_figure(fig, outdir, "scnn_density_sweep")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
