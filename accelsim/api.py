@@ -43,14 +43,16 @@ def build_trace(workload: str | Workload | None = None, trace: str | os.PathLike
 def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], None] | None = None) -> list[dict]:
     """Schema rows for every layer of *trace* on *arch*."""
     model = get_model(arch.model)()
-    inv = model.inventory(arch.params)
+    hw = model.hardware(arch.params)
+    inv = hw.inventory() if hw is not None else model.inventory(arch.params)
     area = arch.energy.area_mm2(inv) if inv is not None else None
     rows = []
     for lt in trace.layers:
         if progress:
             progress(lt.name)
         res = model.simulate(lt, arch.params)
-        row = finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=arch.energy)
+        row = finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=arch.energy,
+                     hardware=hw)
         if area is not None:
             row["area_mm2"] = sum(area.values())
         for k in TRACE_FIDELITY_KEYS:

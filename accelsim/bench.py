@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from .errors import AccelsimError
-from .paths import REPORTS_DIR
+from .paths import reports_dir
 
 
 def _rss_mib() -> float:
@@ -184,7 +184,7 @@ def cli(args) -> None:
         raise AccelsimError("--repeat must be >= 1")
     res = bench(QUICK if args.quick else None, args.repeat)
     text = json.dumps(res, indent=1)
-    out = Path(args.output) if args.output else REPORTS_DIR / "bench" / "bench.json"
+    out = Path(args.output) if args.output else reports_dir() / "bench" / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
     sys.stdout.write(text + "\n")

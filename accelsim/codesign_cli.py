@@ -15,7 +15,7 @@ from .arch import load_arch  # noqa: E402
 from .codesign import evaluate, search  # noqa: E402
 from .config import parse_value  # noqa: E402
 from .errors import AccelsimError  # noqa: E402
-from .paths import REPORTS_DIR  # noqa: E402
+from .paths import reports_dir  # noqa: E402
 from .progress import Progress  # noqa: E402
 from .table import render  # noqa: E402
 
@@ -80,7 +80,7 @@ def cli(args) -> None:
                         seed=args.seed, layers=layers, progress=lambda s: bar.update(1, s))
     plan = search(opts, args.objective, args.max_area, args.min_fidelity,
                   None if args.max_storage_mb is None else args.max_storage_mb * 8 * 2**20)
-    out = Path(args.output) if args.output else REPORTS_DIR / "codesign" / Path(str(args.workload)).stem.replace(":", "_")
+    out = Path(args.output) if args.output else reports_dir() / "codesign" / Path(str(args.workload)).stem.replace(":", "_")
     out.mkdir(parents=True, exist_ok=True)
     plan.choices.to_csv(out / "plan.csv", index=False)
     plan.front.to_csv(out / "front.csv", index=False)

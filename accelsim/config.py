@@ -8,6 +8,8 @@ and rejected otherwise, and missing keys take the dataclass defaults.
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 import os
 import types
 import typing
@@ -124,6 +126,9 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"'{path}' must be a mapping, got {value!r}")
         return dict(value)
+    if isinstance(tp, type) and tp.__name__ == "FormatRef":
+        from .hardware import FormatRef
+        return FormatRef.parse(value, path)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -163,12 +168,26 @@ def build_dataclass(cls: type, data: Any, where: str) -> Any:
     data = expect_mapping(data, where or cls.__name__)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    renamed = getattr(cls, "RENAMED", {})
+    if renamed and set(data) & set(renamed):
+        data = dict(data)
+        for old in [k for k in data if k in renamed]:
+            new = renamed[old]
+            prefix = f"{where}." if where else ""
+            warnings.warn(f"'{prefix}{old}' is deprecated, use '{prefix}{new}' (the old name goes in 0.3)",
+                          FutureWarning, stacklevel=2)
+            value = data.pop(old)
+            if new in data:
+                raise ConfigError(f"both '{prefix}{old}' (deprecated) and '{prefix}{new}' are given; keep '{new}'")
+            data[new] = value
     check_keys(data, set(fields), where)
     kwargs = {}
     for name, value in data.items():
         path = f"{where}.{name}" if where else name
         v = _coerce(value, hints[name], path)
         md = fields[name].metadata
+        if isinstance(v, float) and not math.isfinite(v) and not md.get("allow_inf"):
+            raise ConfigError(f"'{path}' must be a finite number, got {v}")
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             if "min" in md and v < md["min"]:
                 raise ConfigError(f"'{path}' must be >= {md['min']}, got {v}")

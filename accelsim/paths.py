@@ -1,17 +1,25 @@
-"""Where shipped data lives: ``arch_configs/``, ``workloads/`` and ``reports/`` at the project root.
+"""Where shipped data lives (inside the package) and where outputs go (under the user's directory).
 
-``ACCELSIM_HOME`` overrides the root (for an installed copy away from the checkout).
+Shipped arch configs and workloads are package data (``accelsim/configs/*.yaml``,
+``accelsim/workloads/*.yaml``), found with :mod:`importlib.resources` so that an
+installed wheel behaves like the checkout. Outputs default to ``./reports/...``
+under the current working directory, never inside the installation.
 """
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
-ROOT = Path(os.environ.get("ACCELSIM_HOME", Path(__file__).resolve().parents[1]))
-ARCH_DIR = ROOT / "arch_configs"
-WORKLOAD_DIR = ROOT / "workloads"
-REPORTS_DIR = ROOT / "reports"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(str(files("accelsim")))
+ARCH_DIR = PACKAGE_DIR / "configs"
+WORKLOAD_DIR = PACKAGE_DIR / "workloads"
+DATA_DIR = PACKAGE_DIR / "data"
+
+
+def reports_dir() -> Path:
+    """The default output root: ``./reports`` under the current working directory."""
+    return Path.cwd() / "reports"
 
 
 def shipped(directory: Path, suffix: str = ".yaml") -> list[str]:
@@ -21,14 +29,18 @@ def shipped(directory: Path, suffix: str = ".yaml") -> list[str]:
     return sorted(p.stem for p in directory.glob(f"*{suffix}"))
 
 
-def resolve(name_or_path: str, directory: Path, kind: str) -> Path:
-    """A shipped name (``eie``) or a path to a YAML file."""
+def resolve(name_or_path: str, directory: Path, kind: str, base_dir: Path | None = None) -> Path:
+    """A shipped name (``eie``) or a path to a YAML file; a relative path is taken from *base_dir* when given
+    (the folder of the file that names it), else from the current directory."""
     from .errors import AccelsimError
 
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if base_dir is not None and not p.is_absolute():
+            p = Path(base_dir) / p
         if not p.is_file():
-            raise AccelsimError(f"{kind} file '{name_or_path}' not found")
+            raise AccelsimError(f"{kind} file '{name_or_path}' not found" +
+                                (f" (looked in {base_dir})" if base_dir is not None else ""))
         return p
     cand = directory / f"{name_or_path}.yaml"
     if cand.is_file():

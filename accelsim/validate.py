@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import validation
 from .errors import AccelsimError
-from .paths import REPORTS_DIR
+from .paths import reports_dir
 from .table import render
 
 COLUMNS = ["model", "quantity", "published", "accelsim", "unit", "error_pct", "tolerance_pct", "ok", "source"]
@@ -97,7 +97,7 @@ def cli(args) -> None:
     df = collect()
     if df.empty:
         raise AccelsimError("no validation cases found")
-    out = Path(args.output) if args.output else REPORTS_DIR / "validation"
+    out = Path(args.output) if args.output else reports_dir() / "validation"
     out.mkdir(parents=True, exist_ok=True)
     public = df.drop(columns=[c for c in ("traceback",) if c in df.columns])
     public.to_csv(out / "validation.csv", index=False)

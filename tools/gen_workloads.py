@@ -1,4 +1,4 @@
-"""Write workloads/resnet50.yaml, googlenet.yaml and mobilenetv2.yaml from the papers' architecture tables.
+"""Write accelsim/workloads/resnet50.yaml, googlenet.yaml and mobilenetv2.yaml from the papers' architecture tables.
 
 The YAML files hold explicit layer lists; this script is how they were made
 (``python tools/gen_workloads.py``, idempotent). Only layers with weights are
@@ -213,7 +213,7 @@ SPECS = {
 
 
 def main(argv: list[str]) -> int:
-    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "workloads"
+    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "accelsim" / "workloads"
     for name, (build, source, notes) in SPECS.items():
         net = build()
         text = render(name, source, " ".join(notes.split()), net)

@@ -3,7 +3,7 @@
 A model is a registered :class:`ArchModel` subclass with a ``Params``
 dataclass (the YAML ``params:``) and ``simulate(layer_trace, params) ->
 LayerResult``. It is pure: no files, no printing, same trace and params give
-the same numbers. An arch config (``arch_configs/NAME.yaml``) names the model,
+the same numbers. An arch config (``accelsim/configs/NAME.yaml``) names the model,
 its params and its energy table::
 
     model: eie
@@ -19,11 +19,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config import build_dataclass, check_keys, expect_mapping, load_yaml
+from ..config import build_dataclass, check_keys, expect_mapping, load_yaml, positive
 from ..energy import EnergyTable, load_table
 from ..errors import AccelsimError, ConfigError
 from ..paths import ARCH_DIR, resolve, shipped
 from ..results import LayerResult
+
+
+@dataclass
+class CommonParams:
+    """The parameter groups every design shares (docs/CONTRIBUTING.md, "Parameter glossary").
+
+    A model's ``Params`` subclasses this and re-declares a field to change its default (the paper's
+    clock, the design's DRAM), never its meaning:
+
+    * ``freq_hz``: the clock, Hz;
+    * ``dram_bytes_per_cycle``: DRAM bandwidth in bytes per clock cycle, finite and > 0 (every
+      shipped config says where its number comes from);
+    * ``value_bits``: the datapath width of one operand value (what a multiplier takes), bits.
+    """
+    freq_hz: float = positive(1.0e9)
+    dram_bytes_per_cycle: float = positive(16.0)
+    value_bits: int = positive(16)
 
 
 class ArchModel:
@@ -35,12 +52,18 @@ class ArchModel:
     def simulate(self, lt, p) -> LayerResult:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def inventory(self, p):
-        """The hardware the configuration is built of (an :class:`accelsim.energy.Inventory`), for its area.
+    def hardware(self, p):
+        """The configuration's declared :class:`accelsim.hardware.Hardware` (compute, memories, logic, DRAM).
 
-        Models that describe their hardware return one; the runner adds ``area_mm2`` to every row.
+        It feeds the area (``area_mm2`` on every row), the DRAM bound and the component names the
+        model's actions may carry. Every model on the contract returns one.
         """
         return None
+
+    def inventory(self, p):
+        """Legacy: the area inventory of a model that does not declare :meth:`hardware` yet."""
+        hw = self.hardware(p)
+        return hw.inventory() if hw is not None else None
 
 
 _REGISTRY: dict[str, type[ArchModel]] = {}

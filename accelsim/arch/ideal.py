@@ -7,6 +7,12 @@ activations compressed to their nonzeros plus a bitmap, outputs dense),
 overlapping compute and memory perfectly (the roofline of Williams et al.,
 CACM 2009). Cycles are ``max(compute, memory)``.
 
+It is also the worked example of the contract (docs/CONTRIBUTING.md): it declares its
+hardware (:meth:`Ideal.hardware`: the MAC array, one SRAM, DRAM), records SRAM accesses
+against the declared memory, and reports ``ceil(macs / peak)`` as ideal plus the rounding as
+``tile_quantization``; the DRAM roofline is applied by :func:`accelsim.results.finish` from the
+declared DRAM bandwidth, so this model does not compute it itself.
+
 What it leaves out: every real cost of finding the effectual pairs
 (intersection, load imbalance, buffering limits, refetches). It is an upper
 bound on speed, not a design.
@@ -20,16 +26,16 @@ import numpy as np
 
 from ..config import positive
 from ..energy import ActionCounts
+from ..hardware import Compute, Dram, Hardware, Memory
 from ..results import LayerResult
-from .base import ArchModel, register
+from .base import ArchModel, CommonParams, register
 
 
 @dataclass
-class IdealParams:
-    peak_macs_per_cycle: int = positive(1024)
+class IdealParams(CommonParams):
     dram_bytes_per_cycle: float = positive(64.0)
-    freq_hz: float = positive(1e9)
     value_bits: int = field(default=16, metadata={"min": 1, "max": 64})
+    peak_macs_per_cycle: int = positive(1024)
     sram_bytes: int = positive(1 << 20)
 
 
@@ -39,9 +45,18 @@ class Ideal(ArchModel):
     description = "zero-skipping roofline: effectual MACs at peak rate, each operand moved once"
     Params = IdealParams
 
+    def hardware(self, p: IdealParams) -> Hardware:
+        return Hardware(
+            compute=[Compute("mac", "mac", p.peak_macs_per_cycle, p.value_bits)],
+            memories=[Memory("sram", "sram", p.sram_bytes, width_bits=p.value_bits,
+                             read_bits_per_cycle=2 * p.peak_macs_per_cycle * p.value_bits,
+                             operands=("weights", "inputs", "outputs"))],
+            dram=Dram(p.dram_bytes_per_cycle, "the config's roofline bandwidth"))
+
     def simulate(self, lt, p: IdealParams) -> LayerResult:
+        hw = self.hardware(p)
         macs = lt.effectual_macs()
-        compute = math.ceil(macs / p.peak_macs_per_cycle)
+        compute = max(math.ceil(macs / p.peak_macs_per_cycle), 1)
         vb = p.value_bits / 8
         w_nnz = int(np.count_nonzero(lt.weight))
         x_nnz = int(np.count_nonzero(lt.input))
@@ -49,12 +64,11 @@ class Ideal(ArchModel):
         w_bytes = w_nnz * vb + lt.weight.size / 8
         x_bytes = x_nnz * vb + lt.input.size / 8
         dram = w_bytes + x_bytes + out_elems * vb
-        mem = math.ceil(dram / p.dram_bytes_per_cycle)
-        cycles = max(compute, mem, 1)
         acts = ActionCounts().mac(macs, p.value_bits).dram(dram)
-        acts.sram(8 * (2 * macs * vb + out_elems * vb), p.sram_bytes)
-        return LayerResult(cycles=cycles, compute_cycles=compute, stall_cycles=cycles - compute, freq_hz=p.freq_hz,
-                           macs_performed=macs, peak_macs_per_cycle=p.peak_macs_per_cycle, actions=acts,
+        acts.read(hw.memory("sram"), 8 * (2 * macs * vb + out_elems * vb))
+        # ideal = macs / peak; rounding up to whole cycles is the only loss (the DRAM roofline is the runner's)
+        return LayerResult(cycles=compute, freq_hz=p.freq_hz, macs_performed=macs,
+                           peak_macs_per_cycle=p.peak_macs_per_cycle,
+                           losses={"tile_quantization": compute - macs / p.peak_macs_per_cycle}, actions=acts,
                            weight_bits=w_nnz * p.value_bits, metadata_bits=lt.weight.size, dram_bytes=dram,
-                           sram_bytes=2 * macs * vb + out_elems * vb,
-                           extra={"bound": "compute" if compute >= mem else "memory"})
+                           sram_bytes=2 * macs * vb + out_elems * vb)

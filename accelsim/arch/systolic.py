@@ -124,7 +124,7 @@ class SystolicParams:
     input_sram_bytes: int = positive(8 << 20)
     output_sram_bytes: int = positive(2 << 20)
     #: DRAM bandwidth; .inf gives SCALE-Sim's compute-only numbers (no stalls)
-    dram_bytes_per_cycle: float = positive(48.0)
+    dram_bytes_per_cycle: float = positive(48.0, allow_inf=True)  # TODO(contract): finite only
     #: capacity that prices a PE register access (operand, forwarding and accumulator registers)
     pe_register_bytes: int = positive(8)
 
@@ -495,7 +495,7 @@ def array_inventory(p: SystolicParams):
     MAC the energy counts) and ``pe_register_bytes`` of registers (stationary operand, the moving operand's
     forwarding register and the accumulator: 8 bytes = 4 x 16 bits by default); the three double-buffered
     operand SRAMs at their full capacity (TPU v1's unified buffer, accumulators and weight FIFO, Jouppi et
-    al., ISCA 2017, Sec. 2, scaled as in ``arch_configs/systolic.yaml``). Control, the activation pipeline
+    al., ISCA 2017, Sec. 2, scaled as in ``accelsim/configs/systolic.yaml``). Control, the activation pipeline
     and the DRAM interface are left out.
     """
     from ..energy import Inventory

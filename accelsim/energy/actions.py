@@ -18,11 +18,23 @@ dram       bytes moved to or from DRAM             dram
 wire       bit-hops over an on-chip network        noc
 index      index / metadata decode operations      index
 =========  =====================================  ================
+
+Two names describe an action. Its *energy class* is one of :data:`ENERGY_CLASSES`
+(the columns ``energy_<class>_pj`` every result row carries, summing to
+``energy_pj``); it follows from the kind unless ``cls=`` says otherwise (``other``
+for control logic priced as index operations). Its *component* is the detail name:
+the declared hardware item it happened in (``spmat_sram``, ``benes``), landing in
+the ``component_<name>_pj`` columns. ``read(memory, bits)`` / ``write(memory, bits)``
+take a declared :class:`accelsim.hardware.Memory`, so the energy per bit is the one
+of its declared capacity.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Iterator
+
+#: The one energy vocabulary: every row has ``energy_<class>_pj`` for each, summing to ``energy_pj``.
+ENERGY_CLASSES = ("mac", "rf", "sram", "dram", "noc", "index", "other")
 
 DEFAULT_COMPONENT = {"mult": "mac", "add": "mac", "mac": "mac", "sram": "sram", "rf": "rf", "dram": "dram",
                      "wire": "noc", "index": "index"}
@@ -37,14 +49,27 @@ class ActionCounts:
     """
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, str, str, int], float] = defaultdict(float)
+        self._counts: dict[tuple[str, str, str, int, str], float] = defaultdict(float)
 
-    def _add(self, kind: str, count: float, dtype: str = "", size: int = 0, component: str | None = None):
-        if count < 0:
-            raise ValueError(f"negative action count for {kind}: {count}")
+    def _add(self, kind: str, count: float, dtype: str = "", size: int = 0, component: str | None = None,
+             cls: str | None = None):
+        if not count >= 0:   # also refuses NaN
+            raise ValueError(f"negative or undefined action count for {kind}: {count}")
+        cls = cls or DEFAULT_COMPONENT[kind]
+        if cls not in ENERGY_CLASSES:
+            raise ValueError(f"unknown energy class '{cls}' (one of {', '.join(ENERGY_CLASSES)})")
         if count:
-            self._counts[(component or DEFAULT_COMPONENT[kind], kind, dtype, int(size))] += float(count)
+            self._counts[(component or cls, kind, dtype, int(size), cls)] += float(count)
         return self
+
+    def read(self, memory, bits: float):
+        """*bits* read from a declared :class:`accelsim.hardware.Memory` (energy per bit of its capacity)."""
+        from ..hardware import MEMORY_CLASSES
+        kind = "sram" if MEMORY_CLASSES[memory.cls] == "sram" else "rf"
+        return self._add(kind, bits, "", int(memory.capacity_bytes), memory.name)
+
+    #: writes cost what reads cost in the shipped tables (Horowitz gives one figure per access)
+    write = read
 
     def mult(self, count: float, bits: int = 16, dtype: str = "int", component: str | None = None):
         return self._add("mult", count, dtype, bits, component)
@@ -70,8 +95,9 @@ class ActionCounts:
     def wire(self, bit_hops: float, component: str | None = None):
         return self._add("wire", bit_hops, "", 0, component)
 
-    def index(self, count: float, component: str | None = None):
-        return self._add("index", count, "", 0, component)
+    def index(self, count: float, component: str | None = None, cls: str | None = None):
+        """Index or metadata operations; ``cls="other"`` for control logic priced the same way."""
+        return self._add("index", count, "", 0, component, cls)
 
     def merge(self, other: "ActionCounts", scale: float = 1.0) -> "ActionCounts":
         for k, v in other._counts.items():
@@ -81,15 +107,20 @@ class ActionCounts:
     def scaled(self, factor: float) -> "ActionCounts":
         return ActionCounts().merge(self, factor)
 
-    def items(self) -> Iterator[tuple[tuple[str, str, str, int], float]]:
+    def items(self) -> Iterator[tuple[tuple[str, str, str, int, str], float]]:
+        """``((component, kind, dtype, size, energy_class), count)`` pairs, sorted."""
         return iter(sorted(self._counts.items()))
 
+    def components(self) -> set[str]:
+        return {k[0] for k in self._counts}
+
     def total(self, kind: str, component: str | None = None) -> float:
-        return sum(v for (c, k, _, _), v in self._counts.items() if k == kind and (component is None or c == component))
+        return sum(v for (c, k, _, _, _), v in self._counts.items()
+                   if k == kind and (component is None or c == component))
 
     def __eq__(self, other) -> bool:
         return isinstance(other, ActionCounts) and dict(self._counts) == dict(other._counts)
 
     def __repr__(self) -> str:
-        body = ", ".join(f"{c}/{k}{d}{s or ''}={v:g}" for (c, k, d, s), v in self.items())
+        body = ", ".join(f"{c}/{k}{d}{s or ''}={v:g}" for (c, k, d, s, _), v in self.items())
         return f"ActionCounts({body})"

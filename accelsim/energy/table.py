@@ -90,11 +90,19 @@ class EnergyTable:
         raise ConfigError(f"energy table '{self.name}': no energy for action kind '{kind}'")
 
     def energy(self, actions: ActionCounts) -> dict[str, float]:
-        """Picojoules per component (``{"mac": ..., "sram": ...}``) for *actions*."""
-        out: dict[str, float] = {}
-        for (component, kind, dtype, size), count in actions.items():
-            out[component] = out.get(component, 0.0) + count * self.action_pj(kind, dtype, size)
-        return out
+        """Picojoules per component (``{"spmat_sram": ..., "mac": ...}``) for *actions*."""
+        return self.energy_split(actions)[1]
+
+    def energy_split(self, actions: ActionCounts) -> tuple[dict[str, float], dict[str, float]]:
+        """Picojoules per energy class (every class of ``ENERGY_CLASSES``, zeros included) and per component."""
+        from .actions import ENERGY_CLASSES
+        by_class = {c: 0.0 for c in ENERGY_CLASSES}
+        by_comp: dict[str, float] = {}
+        for (component, kind, dtype, size, cls), count in actions.items():
+            e = count * self.action_pj(kind, dtype, size)
+            by_class[cls] += e
+            by_comp[component] = by_comp.get(component, 0.0) + e
+        return by_class, by_comp
 
     def area_mm2(self, inventory) -> dict[str, float]:
         """Square millimetres per component of a hardware inventory (see :mod:`accelsim.energy.area`).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import AccelsimError
 from ..io import read_frame
-from ..paths import REPORTS_DIR
+from ..paths import reports_dir
 from .plots import RESULT_PLOTS, plot_results
 from .report import write_report
 
@@ -17,7 +17,7 @@ def plot_cli(args) -> None:
     for k in kinds or []:
         if k not in RESULT_PLOTS:
             raise AccelsimError(f"unknown plot kind '{k}' (kinds: all, {', '.join(RESULT_PLOTS)})")
-    out = Path(args.output) if args.output else REPORTS_DIR / "plots" / Path(args.results).stem
+    out = Path(args.output) if args.output else reports_dir() / "plots" / Path(args.results).stem
     paths = plot_results(df, out, kinds)
     if not paths:
         raise AccelsimError("nothing to plot: the table lacks the columns these plots need")
@@ -29,7 +29,7 @@ def plot_cli(args) -> None:
 def report_cli(args) -> None:
     df = read_frame(args.results)
     src = Path(args.results)
-    out = Path(args.output).parent if args.output else REPORTS_DIR / src.stem
+    out = Path(args.output).parent if args.output else reports_dir() / src.stem
     path = write_report(df, out, title=f"accelsim report: {src.name}")
     if args.output and Path(args.output).name != "report.html":
         path = path.replace(Path(args.output))

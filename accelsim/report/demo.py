@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..arch import list_archs, load_arch
-from ..paths import REPORTS_DIR
+from ..paths import reports_dir
 from ..results import network_totals
 from ..sweep import load_results, parse_spec, run_sweep, status
 from .html import Section, build_html, write_html
@@ -66,7 +66,7 @@ def _failures_section(outdir: Path) -> Section | None:
 def run_demo(outdir: Path | None = None, quick: bool = False, executor: str = "processes") -> Path:
     global _T0
     t0 = _T0 = time.monotonic()
-    outdir = Path(outdir or REPORTS_DIR / "demo")
+    outdir = Path(outdir or reports_dir() / "demo")
     plots = outdir / "plots"
     sections: list[Section] = []
     archs = [n for n in list_archs()]

@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import studies
 from ..errors import AccelsimError
 from ..io import write_frame
-from ..paths import REPORTS_DIR
+from ..paths import reports_dir
 
 
 def list_studies() -> list[str]:
@@ -36,7 +36,7 @@ def cli(args) -> None:
             doc = (mod.__doc__ or "").strip().splitlines()
             print(f"{n:20s} {doc[0] if doc else ''}")
         return
-    out = Path(args.output) if args.output else REPORTS_DIR / "studies" / args.name
+    out = Path(args.output) if args.output else reports_dir() / "studies" / args.name
     frames, paths = run_study(args.name, out, args.quick)
     for k, df in frames.items():
         print(f"{out / (k + '.csv')}  ({len(df)} rows)")

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import AccelsimError
-from ..paths import REPORTS_DIR
+from ..paths import reports_dir
 from ..results import network_totals
 from ..table import render
 from .run import run_sweep, status
@@ -24,7 +24,7 @@ def cli(args) -> None:
     if not args.spec:
         raise AccelsimError("give a sweep spec (SPEC.yaml) or --status DIR")
     spec = load_spec(args.spec)
-    out = Path(args.output) if args.output else REPORTS_DIR / "sweeps" / Path(args.spec).stem
+    out = Path(args.output) if args.output else reports_dir() / "sweeps" / Path(args.spec).stem
     print(f"sweep '{spec.name}': {len(spec.points)} points, {len(spec.by_recipe())} traces -> {out}", file=sys.stderr)
     res = run_sweep(spec, out, executor=args.executor, workers=args.workers)
     print(f"done in {res.seconds:.1f} s: {res.done} new, {res.skipped} already done, {res.failed} failed",

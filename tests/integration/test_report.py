@@ -85,6 +85,7 @@ def test_html_escapes(tmp_path):
     assert "<td>&lt;b&gt;</td>" in text and "<td><b>" not in text and "<title>&lt;t&gt;</title>" in text
 
 
+@pytest.mark.slow
 def test_demo_quick_end_to_end(tmp_path):
     from accelsim.report.demo import run_demo
     path = run_demo(tmp_path / "demo", quick=True, executor="serial")

@@ -94,4 +94,4 @@ def test_generated_files_match_the_generator(tmp_path):
     spec.loader.exec_module(gen)
     assert gen.main(["gen", str(tmp_path)]) == 0
     for name in gen.SPECS:
-        assert (tmp_path / f"{name}.yaml").read_text() == (ROOT / "workloads" / f"{name}.yaml").read_text(), name
+        assert (tmp_path / f"{name}.yaml").read_text() == (ROOT / "accelsim" / "workloads" / f"{name}.yaml").read_text(), name
