@@ -41,7 +41,7 @@ def build_trace(workload: str | Workload | None = None, trace: str | os.PathLike
 
 
 def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Schema rows for every layer of *trace* on *arch*."""
+    """Schema rows for every layer of *trace* on *arch* (a :class:`StatsTrace` runs the statistical mode)."""
     model = get_model(arch.model)()
     hw = model.hardware(arch.params)
     inv = hw.inventory() if hw is not None else model.inventory(arch.params)
@@ -50,7 +50,8 @@ def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], Non
     for lt in trace.layers:
         if progress:
             progress(lt.name)
-        res = model.simulate(lt, arch.params)
+        res = model.simulate_stats(lt, arch.params) if getattr(lt, "statistical", False) \
+            else model.simulate(lt, arch.params)
         row = finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=arch.energy,
                      hardware=hw)
         if area is not None:
@@ -65,9 +66,21 @@ def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], Non
 def simulate(arch: str | ArchConfig, workload: str | Workload | None = None, *, trace=None,
              overrides: dict | None = None, layers: list[str] | None = None, pattern: str = "unstructured",
              density: float | None = None, profile: str | None = None, act_density: float | None = None,
-             seed: int = 0, clustered: bool = False, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Run *arch* on a workload (or a trace) and return one row per layer (the result schema)."""
+             seed: int = 0, clustered: bool = False, progress: Callable[[str], None] | None = None,
+             statistical: bool = False) -> pd.DataFrame:
+    """Run *arch* on a workload (or a trace) and return one row per layer (the result schema).
+
+    ``statistical=True`` runs each model's statistical mode on the workload's shapes and densities
+    (no tensors are made: any size runs).
+    """
     cfg = load_arch(arch, overrides)
+    if statistical:
+        if trace is not None:
+            raise AccelsimError("--statistical runs from a workload's shapes and densities, not a trace")
+        from .traces.stats import make_stats
+        st = make_stats(load_workload(workload), pattern, density=density, profile=profile,
+                        act_density=act_density, seed=seed, layers=layers)
+        return to_frame(simulate_trace(cfg, st, progress))
     tr = build_trace(workload, trace, layers=layers, pattern=pattern, density=density, profile=profile,
                      act_density=act_density, seed=seed, clustered=clustered)
     return to_frame(simulate_trace(cfg, tr, progress))

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from ..config import build_dataclass, check_keys, expect_mapping, load_yaml, positive
 from ..energy import EnergyTable, load_table
-from ..errors import AccelsimError, ConfigError
+from ..errors import AccelsimError, ConfigError, ModelError
 from ..paths import ARCH_DIR, resolve, shipped
 from ..results import LayerResult
 
@@ -59,6 +59,14 @@ class ArchModel:
         model's actions may carry. Every model on the contract returns one.
         """
         return None
+
+    def simulate_stats(self, ls, p) -> LayerResult:
+        """The statistical mode: expected values from shapes and densities (:class:`accelsim.traces.stats.LayerStats`).
+
+        Returns the same rows as :meth:`simulate` on a trace of that pattern and density, within 10% on
+        cycles and energy for whole pruned networks (tests/contract). Models without one raise.
+        """
+        raise ModelError(f"model '{self.name}' has no statistical mode yet; run it on a trace")
 
     def inventory(self, p):
         """Legacy: the area inventory of a model that does not declare :meth:`hardware` yet."""

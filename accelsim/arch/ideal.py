@@ -54,15 +54,22 @@ class Ideal(ArchModel):
             dram=Dram(p.dram_bytes_per_cycle, "the config's roofline bandwidth"))
 
     def simulate(self, lt, p: IdealParams) -> LayerResult:
+        return self._result(p, lt.layer, float(lt.effectual_macs()), float(np.count_nonzero(lt.weight)),
+                            float(np.count_nonzero(lt.input)))
+
+    def simulate_stats(self, ls, p: IdealParams) -> LayerResult:
+        """Expected values under independent densities: every count here is linear in the nonzeros."""
+        lay = ls.layer
+        return self._result(p, lay, ls.expected_effectual_macs, lay.n_weights * ls.weight_density,
+                            math.prod(lay.input_shape) * ls.act_density)
+
+    def _result(self, p: IdealParams, lay, macs: float, w_nnz: float, x_nnz: float) -> LayerResult:
         hw = self.hardware(p)
-        macs = lt.effectual_macs()
         compute = max(math.ceil(macs / p.peak_macs_per_cycle), 1)
         vb = p.value_bits / 8
-        w_nnz = int(np.count_nonzero(lt.weight))
-        x_nnz = int(np.count_nonzero(lt.input))
-        out_elems = lt.layer.M * lt.layer.N
-        w_bytes = w_nnz * vb + lt.weight.size / 8
-        x_bytes = x_nnz * vb + lt.input.size / 8
+        out_elems = lay.M * lay.N
+        w_bytes = w_nnz * vb + lay.n_weights / 8
+        x_bytes = x_nnz * vb + math.prod(lay.input_shape) / 8
         dram = w_bytes + x_bytes + out_elems * vb
         acts = ActionCounts().mac(macs, p.value_bits).dram(dram)
         acts.read(hw.memory("sram"), 8 * (2 * macs * vb + out_elems * vb))
@@ -70,5 +77,5 @@ class Ideal(ArchModel):
         return LayerResult(cycles=compute, freq_hz=p.freq_hz, macs_performed=macs,
                            peak_macs_per_cycle=p.peak_macs_per_cycle,
                            losses={"tile_quantization": compute - macs / p.peak_macs_per_cycle}, actions=acts,
-                           weight_bits=w_nnz * p.value_bits, metadata_bits=lt.weight.size, dram_bytes=dram,
+                           weight_bits=w_nnz * p.value_bits, metadata_bits=lay.n_weights, dram_bytes=dram,
                            sram_bytes=2 * macs * vb + out_elems * vb)

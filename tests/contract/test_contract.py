@@ -115,3 +115,41 @@ def test_dram_roofline_lengthens_a_layer_and_names_dram():
 def test_infinite_dram_bandwidth_is_refused():
     with pytest.raises(accelsim.AccelsimError, match="finite"):
         load_arch("ideal", {"dram_bytes_per_cycle": float("inf")})
+
+
+STAT_CASES = [("resnet50", ["conv1", "layer2_0_conv2", "layer3_1_conv1", "fc"], "unstructured", 0.3),
+              ("resnet50", ["layer1_0_conv2", "layer4_0_conv2"], "nm:2:4", None),
+              ("bert_base", None, "unstructured", 0.2),
+              ("bert_base", None, "block:4x4", 0.5)]
+
+
+def _stats_vs_trace(arch, workload, layers, pattern, density):
+    from accelsim.errors import ModelError
+    from accelsim.results import network_totals
+    from accelsim.api import simulate
+    cfg = load_arch(arch)
+    _on_contract(cfg)
+    kw = dict(layers=layers, pattern=pattern, density=density, act_density=0.5, seed=1)
+    try:
+        st = simulate(cfg, workload, statistical=True, **kw)
+    except ModelError as e:
+        if "no statistical mode" in str(e):
+            pytest.skip(str(e))
+        raise
+    tr = simulate(cfg, workload, **kw)
+    a, b = network_totals(st).iloc[0], network_totals(tr).iloc[0]
+    assert a["cycles"] == pytest.approx(b["cycles"], rel=0.10)
+    assert a["energy_pj"] == pytest.approx(b["energy_pj"], rel=0.10)
+
+
+@pytest.mark.parametrize("case", STAT_CASES, ids=lambda c: f"{c[0]}-{c[2]}")
+@pytest.mark.parametrize("arch", ARCHS)
+def test_statistical_mode_agrees_with_the_trace(arch, case):
+    _stats_vs_trace(arch, *case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pattern,density", [("unstructured", 0.3), ("nm:2:4", None), ("block:4x4", 0.4)])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_statistical_mode_on_whole_resnet50(arch, pattern, density):
+    _stats_vs_trace(arch, "resnet50", None, pattern, density)
