@@ -96,7 +96,7 @@ def _bad_files(tmp_path):
     (["study", "nosuch"], "unknown study"),
     (["plot", "{tmp}/nofile.csv"], "not found"),
     (["formats", "--shape", "10x10", "--densities", "0.5", "--formats", "rle:run_bits=0"], "must be >= 1"),
-    (["codesign", "-w", "alexnet", "-a", "ideal", "--layers", "fc8", "--patterns", "unstructured", "--densities",
+    (["codesign", "-w", "alexnet", "-a", "a100", "--layers", "fc8", "--patterns", "unstructured", "--densities",
       "0.5", "--max-area", "1"], "report no area"),
     (["codesign", "-w", "alexnet", "-a", "eie", "--layers", "fc8", "--patterns", "unstructured", "--densities",
       "0.1", "--min-fidelity", "0.99999"], "the best feasible is"),

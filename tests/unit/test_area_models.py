@@ -19,7 +19,7 @@ ADD24 = ADD32 * 24 / 32                # 24 bits: nearest listed width is 32, ad
 SRAM, RF, MUX, IDX = (T[k] for k in ("sram_um2_per_bit", "rf_um2_per_bit", "mux_um2_per_bit", "index_um2_per_bit"))
 
 #: shipped configs without an inventory, on purpose: GPUs (see tensor_core's docstring) and the roofline
-NO_AREA = {"a100", "h100", "ideal"}
+NO_AREA = {"a100", "h100"}
 
 
 def um2(model: str, **params) -> dict[str, float]:
