@@ -40,6 +40,44 @@ def build_trace(workload: str | Workload | None = None, trace: str | os.PathLike
                       layers=layers, clustered=clustered)
 
 
+#: a synthetic trace larger than this (weights + inputs of one instance of each layer, elements) runs
+#: statistically instead: 2^28 float32 elements are 1 GiB and take about 25 s to generate and prune
+#: (VGG-16, 150 M, still traces; one Llama-2-7B block with its LM head, 340 M, does not)
+AUTO_STATISTICAL_ELEMENTS = 1 << 28
+
+
+def plan_trace(workload=None, trace=None, *, layers=None, pattern="unstructured", density=None, profile=None,
+               act_density=None, seed=0, clustered=False, statistical: bool | None = None):
+    """``(trace or StatsTrace, note)``: the statistical path when asked, or automatically (with a one-line
+    note) when a synthetic trace of the workload would hold more than :data:`AUTO_STATISTICAL_ELEMENTS`."""
+    note = ""
+    if statistical is None and trace is None and isinstance(workload, (str, Workload)) \
+            and not str(getattr(workload, "name", workload)).startswith("real:"):
+        wl = load_workload(workload).select(layers)
+        elems = sum(l.n_weights + _prod(l.input_shape) for l in wl.layers)
+        if elems > AUTO_STATISTICAL_ELEMENTS:
+            statistical = True
+            note = (f"note: {wl.name} would need a {elems:.3g}-element trace; running the statistical mode "
+                    "(expected values from shapes and densities)")
+    if statistical:
+        if trace is not None:
+            raise AccelsimError("--statistical runs from a workload's shapes and densities, not a trace")
+        if workload is None:
+            raise AccelsimError("--statistical needs a workload")
+        from .traces.stats import make_stats
+        return make_stats(load_workload(workload), pattern, density=density, profile=profile,
+                          act_density=act_density, seed=seed, layers=layers), note
+    return build_trace(workload, trace, layers=layers, pattern=pattern, density=density, profile=profile,
+                       act_density=act_density, seed=seed, clustered=clustered), note
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
 def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], None] | None = None) -> list[dict]:
     """Schema rows for every layer of *trace* on *arch* (a :class:`StatsTrace` runs the statistical mode)."""
     model = get_model(arch.model)()
@@ -67,23 +105,16 @@ def simulate(arch: str | ArchConfig, workload: str | Workload | None = None, *, 
              overrides: dict | None = None, layers: list[str] | None = None, pattern: str = "unstructured",
              density: float | None = None, profile: str | None = None, act_density: float | None = None,
              seed: int = 0, clustered: bool = False, progress: Callable[[str], None] | None = None,
-             statistical: bool = False) -> pd.DataFrame:
+             statistical: bool | None = False) -> pd.DataFrame:
     """Run *arch* on a workload (or a trace) and return one row per layer (the result schema).
 
     ``statistical=True`` runs each model's statistical mode on the workload's shapes and densities
-    (no tensors are made: any size runs).
+    (no tensors are made: any size runs); ``None`` chooses it when the trace would be too large.
     """
     cfg = load_arch(arch, overrides)
-    if statistical:
-        if trace is not None:
-            raise AccelsimError("--statistical runs from a workload's shapes and densities, not a trace")
-        from .traces.stats import make_stats
-        st = make_stats(load_workload(workload), pattern, density=density, profile=profile,
-                        act_density=act_density, seed=seed, layers=layers)
-        return to_frame(simulate_trace(cfg, st, progress))
-    tr = build_trace(workload, trace, layers=layers, pattern=pattern, density=density, profile=profile,
-                     act_density=act_density, seed=seed, clustered=clustered)
+    tr, _ = plan_trace(workload, trace, layers=layers, pattern=pattern, density=density, profile=profile,
+                       act_density=act_density, seed=seed, clustered=clustered, statistical=statistical)
     return to_frame(simulate_trace(cfg, tr, progress))
 
 
-__all__ = ["build_trace", "simulate", "simulate_trace", "network_totals"]
+__all__ = ["build_trace", "plan_trace", "simulate", "simulate_trace", "network_totals"]

@@ -47,18 +47,39 @@ def _add_trace_args(p: argparse.ArgumentParser, workload_required: bool = False)
     p.add_argument("--profile", help="a named density profile of the workload (e.g. han2015), uniform or erk")
     p.add_argument("--act-density", type=_density, help="input activation density, in (0, 1]")
     p.add_argument("--clustered", action="store_true", help="spatially clustered activation zeros")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (same seed, same numbers)")
+    p.add_argument("--phase", choices=["prefill", "decode", "encode"],
+                   help="transformer workloads: prefill (the prompt's GEMMs) or decode (one token, KV cache)")
+    p.add_argument("--seq-len", type=int, help="transformer workloads: tokens per sequence (prompt length)")
+    p.add_argument("--kv-len", type=int, help="transformer decode: tokens already in the KV cache")
 
 
-def _trace_from(args):
-    from .api import build_trace
+def _workload_arg(args):
+    """The --workload string with the transformer parameters given as options folded in (NAME[k=v,...])."""
+    wl = args.workload
+    params = {k: getattr(args, k, None) for k in ("phase", "seq_len", "kv_len")}
+    params = {k: v for k, v in params.items() if v is not None}
+    if not params:
+        return wl
+    if not wl:
+        raise ArgError("--phase, --seq-len and --kv-len apply to a transformer --workload")
+    from .workload.transformer import label, split_params
+    name, inline = split_params(wl)
+    return label(name, {**inline, **params})
+
+
+def _trace_from(args, statistical: bool | None = False):
+    from .api import plan_trace
     if args.seed < 0:
         raise ArgError("--seed must be >= 0")
     if not args.workload and not args.trace:
         raise ArgError("give --workload or --trace")
-    return build_trace(args.workload, args.trace, layers=_layers(args.layers), pattern=args.pattern,
-                       density=args.density, profile=args.profile, act_density=args.act_density, seed=args.seed,
-                       clustered=args.clustered)
+    tr, note = plan_trace(_workload_arg(args), args.trace, layers=_layers(args.layers), pattern=args.pattern,
+                          density=args.density, profile=args.profile, act_density=args.act_density,
+                          seed=args.seed, clustered=args.clustered, statistical=statistical)
+    if note:
+        print(note, file=sys.stderr)
+    return tr
 
 
 def _emit(df, args, columns) -> None:
@@ -109,14 +130,15 @@ def cmd_run(args) -> None:
     from .results import network_totals, to_frame
     from .table import render
     cfg = load_arch(args.arch, parse_overrides(args.set))
-    tr = _trace_from(args)
+    tr = _trace_from(args, statistical=True if args.statistical else None)
     with Progress(len(tr), f"{cfg.name}") as bar:
         rows = simulate_trace(cfg, tr, progress=lambda name: bar.update(1, name))
     df = to_frame(rows)
     extra = [c for c in df.columns if c not in RUN_COLUMNS and c in (args.columns or "").split(",")]
     _emit(df, args, RUN_COLUMNS + extra)
     if not args.json and not args.output:
-        tot = network_totals(df)
+        # one network total per run: non-prunable layers (attention) carry pattern "dense" per layer
+        tot = network_totals(df.assign(pattern=tr.provenance.get("pattern") or args.pattern))
         print()
         print(render(tot, ["config", "workload", "layers", "cycles", "latency_s", "energy_pj", "macs_dense",
                            "macs_performed", "dram_bytes", "load_balance"]))
@@ -212,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print only a JSON list of result rows")
     s.add_argument("-o", "--output", help="write rows to .csv, .parquet or .json")
     s.add_argument("--columns", help="extra model columns to show in the table (comma-separated)")
+    s.add_argument("--statistical", action="store_true",
+                   help="expected values from shapes and densities, no tensors (any size; chosen automatically "
+                        "when a trace would be too large)")
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("trace", help="make, inspect or capture traces")

@@ -51,6 +51,8 @@ class Workload:
     profiles: dict[str, dict[str, Density]] = field(default_factory=dict)
     default_profile: str | None = None
     source: str = ""
+    #: a transformer workload's shape (accelsim.workload.transformer.TransformerShape), else None
+    transformer: object = None
 
     def layer(self, name: str) -> Layer:
         for lay in self.layers:
@@ -196,14 +198,27 @@ def _parse_profile(raw, layers: list[Layer], where: str) -> dict[str, Density]:
     return out
 
 
-def workload_from_dict(data, where: str) -> Workload:
+def workload_from_dict(data, where: str, params: dict | None = None) -> Workload:
     data = expect_mapping(data, where)
-    check_keys(data, {"name", "source", "batch", "repeat", "layers", "profiles", "default_profile", "notes"}, "")
-    layers_raw = data.get("layers")
-    if not isinstance(layers_raw, list) or not layers_raw:
-        raise WorkloadError(f"{where}: 'layers' must be a non-empty list")
-    batch = data.get("batch", 1)
-    layers = [parse_layer(s, f"layers[{i}]", batch) for i, s in enumerate(layers_raw)]
+    check_keys(data, {"name", "source", "batch", "repeat", "layers", "profiles", "default_profile", "notes",
+                      "transformer"}, "")
+    shape = None
+    if "transformer" in data:
+        from .transformer import shape_from_dict, transformer_layers, with_params
+        if "layers" in data:
+            raise WorkloadError(f"{where}: give either 'layers' or 'transformer', not both")
+        shape = shape_from_dict(data["transformer"])
+        shape = with_params(shape, params or {}, str(data.get("name", where)))
+        layers = transformer_layers(shape)
+    else:
+        if params:
+            raise WorkloadError(f"{where}: workload parameters ({', '.join(params)}) apply to transformer "
+                                "workloads only")
+        layers_raw = data.get("layers")
+        if not isinstance(layers_raw, list) or not layers_raw:
+            raise WorkloadError(f"{where}: 'layers' must be a non-empty list")
+        batch = data.get("batch", 1)
+        layers = [parse_layer(s, f"layers[{i}]", batch) for i, s in enumerate(layers_raw)]
     repeat = data.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise WorkloadError(f"{where}: repeat must be a positive integer, got {repeat!r}")
@@ -219,18 +234,25 @@ def workload_from_dict(data, where: str) -> Workload:
     default = data.get("default_profile")
     if default is not None and default not in profiles:
         raise WorkloadError(f"default_profile: no profile named '{default}'")
-    return Workload(name=str(data.get("name", where)), layers=layers, profiles=profiles,
-                    default_profile=default, source=str(data.get("source", "")))
+    name = str(data.get("name", where))
+    if params:
+        from .transformer import label
+        name = label(name, params)
+    return Workload(name=name, layers=layers, profiles=profiles,
+                    default_profile=default, source=str(data.get("source", "")), transformer=shape)
 
 
-def load_workload(name_or_path: str | Workload) -> Workload:
+def load_workload(name_or_path: str | Workload, params: dict | None = None) -> Workload:
     """A shipped workload by name, a workload YAML file, or an inline ``gemm:MxNxK``.
 
-    ``gemm:MxNxK`` is one layer with ``W`` of ``M x K`` and ``X`` of ``K x N``.
+    ``gemm:MxNxK`` is one layer with ``W`` of ``M x K`` and ``X`` of ``K x N``. *params* (or a
+    ``NAME[key=value,...]`` suffix) set a transformer workload's phase, seq_len, kv_len and batch.
     """
     if isinstance(name_or_path, Workload):
         return name_or_path
-    s = str(name_or_path)
+    from .transformer import split_params
+    s, in_name = split_params(str(name_or_path))
+    params = {**in_name, **(params or {})}
     m = _GEMM_RE.match(s)
     if m:
         M, N, K = (int(x) for x in m.groups())
@@ -250,7 +272,7 @@ def load_workload(name_or_path: str | Workload) -> Workload:
         raise WorkloadError(str(e)) from None
     data = load_yaml(path)
     try:
-        return workload_from_dict(data, str(path))
+        return workload_from_dict(data, str(path), params)
     except AccelsimError as e:
         raise type(e)(f"{path}: {e}") from None
 
