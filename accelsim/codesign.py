@@ -5,8 +5,13 @@ and storage format should each layer use, on which accelerator configuration?
 
 Evaluation (:func:`evaluate`) runs every candidate on real tensors: for each
 (pattern, density) a trace is made from the same seeded weights, every layer
-is simulated on every configuration, its weights are encoded in every
-candidate format, and its fidelity is measured.
+is simulated on every configuration with each candidate weight format
+*applied through the configuration* (its ``weight_format`` parameter), so the
+format changes what the design pays (bits moved and stored, index work,
+energy), not only the storage column; a design whose weight format is fixed
+(a dense systolic array, the 2:4 tensor core) is evaluated once, in its own
+format. Storage is the design's own ``weight_bits + metadata_bits``. Fidelity
+is measured per layer.
 
 Fidelity. For a layer, the relative output error of the pruned weights on the
 trace's activations, ``e_l = ||(W_dense - W_pruned) X|| / ||W_dense X||``
@@ -40,7 +45,6 @@ import pandas as pd
 from .api import build_trace, simulate_trace
 from .arch import ArchConfig
 from .errors import AccelsimError
-from .formats import get_format
 from .traces import parse_pattern
 from .workload import check_density
 
@@ -76,12 +80,12 @@ def _trace_error(dense_lt, lt) -> float:
 
 def evaluate(workload, archs: dict[str, ArchConfig] | list[ArchConfig], patterns: list[str], densities: list[float],
              formats: list[str] | None = None, act_density: float | None = 0.5, seed: int = 0,
-             layers: list[str] | None = None, value_bits: int = 16, progress=None) -> pd.DataFrame:
+             layers: list[str] | None = None, progress=None) -> pd.DataFrame:
     """Every (config, layer, pattern, density, format) candidate with its cost, error and storage."""
     if not isinstance(archs, dict):
         archs = {c.name: c for c in archs}
     formats = formats or ["dense", "bitmap", "csr", "rle", "coo"]
-    fmt = {f: get_format(f, value_bits=value_bits) for f in formats}
+    variants = {label: format_variants(cfg, formats) for label, cfg in archs.items()}
     # build_trace also takes real:MODEL workloads: real weights, measured activations, captured fidelity
     dense = build_trace(workload, layers=layers, pattern="dense", act_density=act_density, seed=seed)
     layer_of = {lt.name: lt.layer for lt in dense.layers}
@@ -99,27 +103,40 @@ def evaluate(workload, archs: dict[str, ArchConfig] | list[ArchConfig], patterns
             workload, layers=layers, pattern=pname, density=None if parse_pattern(pname).fixed_density else d,
             act_density=act_density, seed=seed)
         errs = {lt.name: _trace_error(dense.layer(lt.name), lt) for lt in tr.layers}
-        storage = {}
-        for lt in tr.layers:
-            for f, enc in fmt.items():
-                try:
-                    storage[(lt.name, f)] = enc.encode(lt.weight).total_bits * lt.layer.count
-                except AccelsimError:
-                    storage[(lt.name, f)] = None  # the format cannot hold this pattern (e.g. nm on unstructured)
-        for label, cfg in archs.items():
+        for label in archs:
             if progress:
                 progress(f"{label} {pname} {d:g}")
-            for r in simulate_trace(cfg, tr):
-                lay = layer_of[r["layer"]]
-                for f in formats:
-                    bits = storage[(r["layer"], f)]
-                    if bits is None:
-                        continue
+            for f, cfg_f in variants[label].items():
+                for lt in tr.layers:
+                    try:
+                        (r,) = simulate_trace(cfg_f, tr.select([lt.name]))
+                    except AccelsimError:
+                        continue  # the format cannot hold this pattern on this design (e.g. nm on unstructured)
+                    lay = layer_of[r["layer"]]
                     rows.append({"config": label, "layer": r["layer"], "pattern": pname, "density": d,
                                  "format": f, "latency_s": r["latency_s"], "energy_pj": r["energy_pj"],
                                  "area_mm2": r.get("area_mm2", math.nan), "rel_error": errs[r["layer"]],
-                                 "weight": lay.total_macs / total_macs, "storage_bits": bits})
+                                 "weight": lay.total_macs / total_macs,
+                                 "storage_bits": r["weight_bits"] + r["metadata_bits"]})
     return pd.DataFrame(rows)
+
+
+def format_variants(cfg: ArchConfig, formats: list[str]) -> dict[str, ArchConfig]:
+    """*cfg* with each candidate weight format applied through its ``weight_format`` parameter.
+
+    A design without that parameter stores its weights one way only: it is its own single candidate,
+    labelled with the format it uses (``native`` when it names none). A format the design refuses
+    (a configuration error) is not a candidate.
+    """
+    if not hasattr(cfg.params, "weight_format"):
+        return {"native": cfg}
+    out = {}
+    for f in formats:
+        try:
+            out[f] = cfg.with_params(weight_format=f)
+        except AccelsimError:
+            continue
+    return out
 
 
 @dataclass

@@ -66,6 +66,9 @@ class FormatRef:
             if unknown:
                 raise ConfigError(f"'{where}': unknown key '{sorted(unknown)[0]}' (a format is {{name, params}})")
             name, params = value.get("name"), value.get("params", {})
+            if isinstance(params, (tuple, list)) and all(isinstance(p, (tuple, list)) and len(p) == 2
+                                                         for p in params):
+                params = dict(params)   # a FormatRef written back by dataclasses.asdict
             if not isinstance(name, str) or not name:
                 raise ConfigError(f"'{where}.name' must be a format name, got {name!r}")
             if not isinstance(params, dict):

@@ -77,3 +77,21 @@ def test_evaluate_small_network_end_to_end():
     plan = search(opts, "energy", min_fidelity=0.95)
     assert plan.totals["fidelity"] >= 0.95 and len(plan.choices) == 2
     assert plan.totals["objective_value"] == pytest.approx(brute_force(opts, "energy", min_fidelity=0.95))
+
+
+def test_the_chosen_format_changes_what_the_design_pays():
+    """Issue 19: a format is applied through the config, so latency or energy follow it (SIGMA stores
+    its weights compressed; COO's 2 x 16-bit coordinates per nonzero cost more to read than a bitmap)."""
+    from accelsim.arch import load_arch
+    from accelsim.codesign import evaluate
+    df = evaluate("alexnet", [load_arch("sigma")], ["unstructured"], [0.3], formats=["bitmap", "coo"],
+                  layers=["fc8"], act_density=0.5)
+    by = df.set_index("format")
+    assert by.loc["coo", "storage_bits"] > by.loc["bitmap", "storage_bits"]
+    assert by.loc["coo", "energy_pj"] != by.loc["bitmap", "energy_pj"]
+
+
+def test_a_design_with_a_fixed_format_is_one_candidate():
+    from accelsim.arch import load_arch
+    from accelsim.codesign import format_variants
+    assert list(format_variants(load_arch("systolic"), ["bitmap", "coo"])) == ["native"]
