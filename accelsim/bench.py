@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
@@ -38,12 +39,78 @@ def _timed(fn, repeat: int) -> list[float]:
 
 # ---- items: each returns (list of seconds, extra dict) --------------------------------------------------------
 
+def _scan_s(arrays) -> float:
+    """The memory-scan limit: the best of three passes that read every byte of *arrays* once."""
+    import numpy as np
+    best = math.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        for a in arrays:
+            np.count_nonzero(a)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _resnet50_trace():
+    from . import load_workload, make_trace
+    return make_trace(load_workload("resnet50"), "unstructured", density=0.3, act_density=0.5, seed=0)
+
+
 def item_trace_resnet50(repeat):
     from . import load_workload, make_trace
     wl = load_workload("resnet50")
-    times = _timed(lambda: make_trace(wl, "unstructured", density=0.1, act_density=0.5, seed=0), repeat)
-    return times, {"what": "ResNet-50 trace, 90% unstructured weight sparsity, 50% activations", "target_s": 3.0,
-                   "target_peak_mib": 2048}
+    times = _timed(lambda: make_trace(wl, "unstructured", density=0.3, act_density=0.5, seed=0), repeat)
+    tr = _resnet50_trace()
+    scan = _scan_s([a for lt in tr.layers for a in (lt.weight, lt.input)])
+    return times, {"what": "ResNet-50 trace, 70% unstructured weight sparsity, 50% activations", "target_s": 0.3,
+                   "target_peak_mib": 2048, "memory_scan_s": scan,
+                   "x_memory_scan": statistics.median(times) / scan}
+
+
+def item_resnet50_every_model(repeat):
+    """Every shipped config on the whole pruned ResNet-50 (trace excluded): issue 22's 250 ms target each."""
+    from . import list_archs, load_arch
+    from .api import simulate_trace
+    tr = _resnet50_trace()
+    scan = _scan_s([a for lt in tr.layers for a in (lt.weight, lt.input)])
+    per = {}
+    for name in list_archs():
+        cfg = load_arch(name)
+        try:
+            simulate_trace(cfg, tr.select([tr.layers[0].name]))  # compile outside the timing
+            ts = _timed(lambda: simulate_trace(cfg, tr), repeat)
+            med = statistics.median(ts)
+            per[name] = {"median_s": med, "spread_pct": 100 * (max(ts) - min(ts)) / med,
+                         "x_memory_scan": med / scan, "meets_target": med <= 0.25}
+        except Exception as e:  # noqa: BLE001 - reported, not hidden
+            per[name] = {"error": f"{type(e).__name__}: {e}", "meets_target": False}
+    slowest = max((v.get("median_s", math.inf) for v in per.values()), default=0.0)
+    return [slowest], {"what": "every config on whole ResNet-50 (30% dense weights, 50% activations), trace "
+                               "excluded; median_s is the slowest config", "target_s": 0.25,
+                       "memory_scan_s": scan, "per_config": per}
+
+
+def item_statistical_llama2_7b(repeat):
+    """Every shipped config in the statistical mode on llama2_7b, prefill (2048 tokens) and decode (4096 cached)."""
+    from . import list_archs, load_arch
+    from .api import simulate_trace
+    from .traces.stats import make_stats
+    from .workload import load_workload
+    per = {}
+    for phase, wl_name in (("prefill", "llama2_7b"), ("decode", "llama2_7b[phase=decode,kv_len=4096]")):
+        st = make_stats(load_workload(wl_name), "nm:2:4", act_density=0.5)
+        for name in list_archs():
+            cfg = load_arch(name)
+            try:
+                simulate_trace(cfg, st)  # compile
+                ts = _timed(lambda: simulate_trace(cfg, st), repeat)
+                med = statistics.median(ts)
+                per[f"{name}/{phase}"] = {"median_s": med, "meets_target": med <= 1.0}
+            except Exception as e:  # noqa: BLE001
+                per[f"{name}/{phase}"] = {"error": f"{type(e).__name__}: {e}", "meets_target": False}
+    slowest = max((v.get("median_s", math.inf) for v in per.values()), default=0.0)
+    return [slowest], {"what": "statistical mode, llama2_7b 2:4, prefill and decode; no tensors, so no memory-scan "
+                               "limit; median_s is the slowest", "target_s": 1.0, "per_config": per}
 
 
 def item_formats_resnet50(repeat):
@@ -129,10 +196,14 @@ def item_sweep(repeat):
             res = run_sweep(spec, d, executor=ex, progress=False)
             dt = time.perf_counter() - t
         out[ex] = {"points": res.total, "failed": res.failed, "seconds": dt, "points_per_s": res.total / dt}
-    return [out["serial"]["seconds"]], {"what": "sweep throughput", **out}
+    best = max(v["points_per_s"] for v in out.values())
+    # issue 22: at least 5x the 63 points/s measured before (2026-12, this machine)
+    return [out["serial"]["seconds"]], {"what": "sweep throughput", **out, "best_points_per_s": best,
+                                        "target_points_per_s": 315.0, "meets_target": best >= 315.0}
 
 
-ITEMS = {"trace_resnet50": item_trace_resnet50, "formats_resnet50": item_formats_resnet50,
+ITEMS = {"trace_resnet50": item_trace_resnet50, "resnet50_every_model": item_resnet50_every_model,
+         "statistical_llama2_7b": item_statistical_llama2_7b, "formats_resnet50": item_formats_resnet50,
          "systolic_resnet50": item_systolic_resnet50, "eie_benchmark": item_eie_benchmark,
          "scnn_vgg16": item_scnn_vgg16, "sigma_256x256x256": item_sigma_256, "layer_points": item_layer_points,
          "sweep": item_sweep}
@@ -161,7 +232,7 @@ def run_item(name: str, repeat: int) -> dict:
     med = statistics.median(ts)
     row = {"item": name, **res["extra"], "median_s": med, "min_s": min(ts), "max_s": max(ts), "runs": len(ts),
            "peak_rss_mib": round(res["peak_rss_mib"], 1)}
-    if "target_s" in row:
+    if "target_s" in row and "meets_target" not in row:
         row["meets_target"] = med <= row["target_s"] and row.get("target_peak_mib", 1e12) >= row["peak_rss_mib"]
     return row
 
