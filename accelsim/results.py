@@ -238,10 +238,24 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=SCHEMA)
-    head = [c for c in SCHEMA + LOSS_COLUMNS + ENERGY_COLUMNS if c in df.columns]
-    comps = sorted(c for c in df.columns if c.startswith("component_") and c.endswith("_pj"))
-    rest = [c for c in df.columns if c not in head and c not in comps]
-    return df[head + comps + rest]
+    return df[column_order(df.columns)]
+
+
+def column_order(columns) -> list[str]:
+    """Schema columns first, then losses and energy classes, components, then the model's own columns."""
+    columns = list(dict.fromkeys(columns))
+    present = set(columns)
+    head = [c for c in SCHEMA + LOSS_COLUMNS + ENERGY_COLUMNS if c in present]
+    comps = sorted(c for c in columns if c.startswith("component_") and c.endswith("_pj"))
+    taken = set(head) | set(comps)
+    return head + comps + [c for c in columns if c not in taken]
+
+
+def to_arrow(rows: list[dict]):
+    """Rows to a :class:`pyarrow.Table` in :func:`column_order`, without pandas (the sweep's hot path)."""
+    import pyarrow as pa
+    cols = column_order(k for r in rows for k in r)
+    return pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
 
 
 def network_totals(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from .. import __version__
 from ..api import build_trace, simulate_trace
 from ..errors import AccelsimError
 from ..progress import Progress
-from ..results import to_frame
+from ..results import to_arrow
 from .spec import Point, Recipe, SweepSpec
 from .store import Store
 
@@ -43,8 +43,9 @@ class SweepOutcome:
 
 
 def _parquet_bytes(rows: list[dict]) -> bytes:
+    import pyarrow.parquet as pq
     buf = io.BytesIO()
-    to_frame(rows).to_parquet(buf, index=False)
+    pq.write_table(to_arrow(rows), buf)
     return buf.getvalue()
 
 
