@@ -59,3 +59,25 @@ def test_count_scales_additive_columns():
     row = df.iloc[0]
     assert row["count"] == 144  # 12 heads x 12 layers
     assert row["macs_dense"] == 144 * 128 * 64 * 128
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("a: 1\na: 2\n", "duplicate key 'a'"),
+    ("a: &x [1, 2]\nb: *x\n", "aliases"),
+    ("description: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 64"),
+])
+def test_hostile_yaml_is_one_clear_error(text, msg):
+    """Issue 23: duplicate keys (the last used to win silently), alias bombs, deep nesting."""
+    from accelsim.config import parse_yaml
+    with pytest.raises(ConfigError, match=msg):
+        parse_yaml(text)
+
+
+def test_a_billion_laughs_is_refused_before_it_expands(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]" for i in range(1, 10)]
+    lines.append("description: *a9")
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    from accelsim.arch import load_arch
+    with pytest.raises(ConfigError, match="aliases"):
+        load_arch(str(tmp_path / "bomb.yaml"))
