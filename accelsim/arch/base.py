@@ -108,6 +108,13 @@ class ArchConfig:
     source: str = ""
     path: Path | None = None
     raw: dict = field(default_factory=dict)
+    #: the ``params:`` keys replaced on top of the file (``--set``, a sweep point): the name shows them
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def base_name(self) -> str:
+        """The config's own name, without the ``[key=value,...]`` of its overrides."""
+        return self.name[:self.name.index("[")] if self.overrides and "[" in self.name else self.name
 
     def simulate(self, lt) -> LayerResult:
         return get_model(self.model)().simulate(lt, self.params)
@@ -115,10 +122,30 @@ class ArchConfig:
     def with_params(self, **overrides) -> "ArchConfig":
         merged = {**dataclasses.asdict(self.params), **overrides}
         params = build_dataclass(get_model(self.model).Params, merged, "params")
-        return dataclasses.replace(self, params=params)
+        over = {**self.overrides, **overrides}
+        return dataclasses.replace(self, params=params, name=override_label(self.base_name, over), overrides=over)
 
     def params_dict(self) -> dict:
         return dataclasses.asdict(self.params)
+
+
+def _label_value(v) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "x".join(_label_value(x) for x in v)
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{k}:{_label_value(x)}" for k, x in v.items()) + "}"
+    return str(getattr(v, "name", v)) if not isinstance(v, (int, str)) else str(v)
+
+
+def override_label(name: str, overrides: dict | None) -> str:
+    """What ran, in one label: ``systolic[rows=32,cols=32]`` for ``systolic`` with two ``params:`` overrides."""
+    if not overrides:
+        return name
+    return f"{name}[" + ",".join(f"{k}={_label_value(v)}" for k, v in overrides.items()) + "]"
 
 
 _CONFIG_KEYS = {"model", "description", "source", "params", "energy", "name", "notes"}
@@ -135,9 +162,10 @@ def arch_from_dict(data, name: str, overrides: dict | None = None, base_dir: Pat
     params_raw.update(overrides or {})
     params = build_dataclass(cls.Params, params_raw, "params")
     energy = load_table(data.get("energy"), base_dir)
-    return ArchConfig(name=str(data.get("name", name)), model=model, params=params, energy=energy,
-                      description=str(data.get("description", "")), source=str(data.get("source", "")),
-                      raw=data)
+    over = dict(overrides or {})
+    return ArchConfig(name=override_label(str(data.get("name", name)), over), model=model, params=params,
+                      energy=energy, description=str(data.get("description", "")),
+                      source=str(data.get("source", "")), raw=data, overrides=over)
 
 
 def load_arch(name_or_path: str | ArchConfig, overrides: dict | None = None) -> ArchConfig:

@@ -5,7 +5,7 @@
     archs:
       - name: eie                       # a shipped config (or a model name)
         params: {pes: [16, 64], fifo_depth: [1, 8]}   # parameter axes (cartesian)
-      - config: my_arch.yaml            # a config file (relative to the spec)
+      - config: my_arch.yaml            # a config file, found beside the spec (as is a workload file)
     workloads: [alexnet]
     patterns: [unstructured]
     densities: [0.1, 0.5, 1.0]          # or profiles: [han2015]
@@ -24,14 +24,17 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..arch import ArchConfig, load_arch
+from ..arch.base import override_label
 from ..config import check_keys, expect_mapping, load_yaml
 from ..errors import AccelsimError, ConfigError
+from ..paths import ARCH_DIR
 from ..traces import parse_pattern
 from ..workload import check_density, load_workload
 
@@ -61,7 +64,9 @@ class Recipe:
 class ArchVariant:
     label: str
     config: ArchConfig
-    params: dict[str, Any]  # the swept values only
+    params: dict[str, Any]  # the entry's parameter values at this point
+    #: the text of a user's config file (not a shipped one), kept with the rows so a report can show it
+    config_text: str | None = None
 
     def identity(self) -> dict:
         return {"model": self.config.model, "config": self.config.name,
@@ -80,6 +85,8 @@ class Point:
                 "params": json.dumps(self.arch.params, sort_keys=True)}
         for k, v in self.arch.params.items():
             cols[f"param_{k}"] = v
+        if self.arch.config_text is not None:
+            cols["config_yaml"] = self.arch.config_text
         return cols
 
 
@@ -127,6 +134,15 @@ def _combine(axes: dict[str, list], zipped: list[str], where: str) -> list[dict]
     return out
 
 
+def _local_file(name: str, base_dir: Path) -> str:
+    """A file named in the spec (an arch config, a workload) is found beside the spec; a shipped name stays."""
+    p = Path(name)
+    looks_like_file = p.suffix in (".yaml", ".yml") or os.sep in name or "/" in name
+    if looks_like_file and not p.is_absolute():
+        return str(base_dir / p)
+    return name
+
+
 def _arch_variants(entry, i: int, base_dir: Path) -> list[ArchVariant]:
     where = f"archs[{i}]"
     if isinstance(entry, str):
@@ -135,10 +151,7 @@ def _arch_variants(entry, i: int, base_dir: Path) -> list[ArchVariant]:
     check_keys(entry, _ARCH, where)
     if ("name" in entry) == ("config" in entry):
         raise ConfigError(f"'{where}': give exactly one of 'name' or 'config'")
-    src = entry.get("name")
-    if "config" in entry:
-        p = Path(entry["config"])
-        src = str(p if p.is_absolute() else base_dir / p)
+    src = _local_file(str(entry["name"] if "name" in entry else entry["config"]), base_dir)
     axes = {}
     for k, v in expect_mapping(entry.get("params"), f"{where}.params").items():
         vals = v if isinstance(v, list) else [v]
@@ -147,17 +160,33 @@ def _arch_variants(entry, i: int, base_dir: Path) -> list[ArchVariant]:
         axes[k] = vals
     zipped = list(axes) if entry.get("zip") is True else []
     combos = _combine(axes, zipped, f"{where}.") if axes else [{}]
+    swept = [k for k, vals in axes.items() if len(vals) > 1]
     out = []
     for combo in combos:
         try:
             cfg = load_arch(src, combo)
         except AccelsimError as e:
             raise type(e)(f"{where}: {e}") from None
-        label = entry.get("label") or cfg.name
-        if combo:
-            label += "[" + ",".join(f"{k}={v}" for k, v in combo.items()) + "]"
-        out.append(ArchVariant(label=label, config=cfg, params=combo))
+        # the point's label names only what this entry sweeps; its config label (cfg.name) names every override
+        label = override_label(entry.get("label") or cfg.base_name, {k: combo[k] for k in swept})
+        out.append(ArchVariant(label=label, config=cfg, params=combo, config_text=_user_text(cfg)))
     return out
+
+
+def _user_text(cfg: ArchConfig) -> str | None:
+    if cfg.path is None or cfg.path.resolve().parent == ARCH_DIR.resolve():
+        return None
+    return cfg.path.read_text(encoding="utf-8")
+
+
+def _unique_labels(variants: list[ArchVariant]) -> None:
+    """Two entries that sweep nothing but differ in fixed values would share a label: give those every value."""
+    seen: dict[str, int] = {}
+    for v in variants:
+        seen[v.label] = seen.get(v.label, 0) + 1
+    for v in variants:
+        if seen[v.label] > 1:
+            v.label = override_label(v.label.split("[")[0], v.params) if v.params else v.config.name
 
 
 def point_key(recipe: Recipe, arch: ArchVariant) -> str:
@@ -174,7 +203,8 @@ def parse_spec(data, where: str = "spec", base_dir: Path | None = None) -> Sweep
     if not archs_raw:
         raise ConfigError("'archs' is required: at least one architecture")
     variants = [v for i, a in enumerate(archs_raw) for v in _arch_variants(a, i, base_dir)]
-    workloads = _axis(data, "workloads", [], "")
+    _unique_labels(variants)
+    workloads = [_local_file(str(w), base_dir) for w in _axis(data, "workloads", [], "")]
     if not workloads:
         raise ConfigError("'workloads' is required: at least one workload")
     for w in workloads:

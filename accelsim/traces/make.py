@@ -61,17 +61,22 @@ def make_trace(workload: Workload, pattern: str | Pattern = "unstructured", dens
         g = global_threshold_densities({n: w for n, w in weights.items() if wl.layer(n).prunable}, target)
         dens = {n: Density(g.get(n, 1.0), d.act) for n, d in dens.items()}
     out = []
+    pruned_any = False
     for lay in wl.layers:
         d = dens[lay.name]
         w = weights.pop(lay.name)
-        if lay.prunable and (d.weight < 1.0 or pat.kind == "nm"):
+        # the label says what the layer got: a layer left whole (not prunable, or kept at density 1) is "dense"
+        pruned = lay.prunable and (d.weight < 1.0 or pat.kind == "nm")
+        if pruned:
             w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM))
+            pruned_any = True
         a = 1.0 if d.act is None else d.act
         x = make_activations(lay.input_shape, a, layer_rng(seed, index[lay.name], _X_STREAM), clustered)
         info = {"target_weight_density": d.weight if lay.prunable else 1.0, "target_act_density": a,
-                "pattern": pat.name if lay.prunable else "dense"}
+                "pattern": pat.name if pruned else "dense"}
         out.append(LayerTrace(lay, w, x, info))
-    prov = {"pruner": "magnitude" if pat.kind not in ("random", "dense") else pat.kind, "pattern": pat.name,
+    prov = {"pruner": "magnitude" if pat.kind not in ("random", "dense") else pat.kind,
+            "pattern": pat.name if pruned_any else "dense",
             "density": density, "profile": profile, "act_density": act_density, "seed": int(seed),
             "clustered": clustered, "weight_dist": weight_dist, "source": source}
     return Trace(workload=workload.name, layers=out, provenance=prov)
