@@ -125,13 +125,17 @@ def format_variants(cfg: ArchConfig, formats: list[str]) -> dict[str, ArchConfig
     """*cfg* with each candidate weight format applied through its ``weight_format`` parameter.
 
     A design without that parameter stores its weights one way only: it is its own single candidate,
-    labelled with the format it uses (``native`` when it names none). A format the design refuses
-    (a configuration error) is not a candidate.
+    labelled ``native``. The design's configured format is always a candidate; a format the design
+    refuses (a configuration error, or a model error on a layer) is not.
     """
     if not hasattr(cfg.params, "weight_format"):
         return {"native": cfg}
-    out = {}
+    own = cfg.params.weight_format
+    own_name = getattr(own, "name", own)
+    out = {str(own_name): cfg}   # the design's own format is always a candidate (EIE reads only CSC)
     for f in formats:
+        if f == own_name:
+            continue
         try:
             out[f] = cfg.with_params(weight_format=f)
         except AccelsimError:

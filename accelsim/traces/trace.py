@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TraceError
+from ..errors import AccelsimError, TraceError
 from ..workload.layer import Layer, conv, gemm
 from ..workload.zoo import Workload
 
@@ -153,12 +154,62 @@ def _layer_to_json(lay: Layer) -> dict:
     return dataclasses.asdict(lay)
 
 
-def _layer_from_json(d: dict, where: str) -> Layer:
+#: a layer name is a plain identifier-like word: it becomes a file-name part and an .npz key
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,199}$")
+
+
+def check_layer_name(name, where: str) -> str:
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or ".." in name or name.endswith("."):
+        raise TraceError(f"{where}: layer name {name!r} is not a plain name (letters, digits, _ . : -; "
+                         "no path separators, no '..')")
+    return name
+
+
+def _layer_from_json(d, where: str) -> Layer:
+    """A layer description read from a file: every field typed and checked, the geometry consistent."""
+    from ..workload.layer import OPS
+    if not isinstance(d, dict):
+        raise TraceError(f"{where}: a layer description must be an object, got {type(d).__name__}")
+    kw = {}
+    for f in dataclasses.fields(Layer):
+        if f.name not in d:
+            continue
+        v = d[f.name]
+        if f.name == "name":
+            v = check_layer_name(v, where)
+        elif f.name == "op":
+            if v not in OPS:
+                raise TraceError(f"{where}: layer op {v!r} is not one of {', '.join(OPS)}")
+        elif f.name == "prunable":
+            if not isinstance(v, bool):
+                raise TraceError(f"{where}: layer 'prunable' must be true or false, got {v!r}")
+        elif f.name == "note":
+            v = str(v)[:200]
+        elif isinstance(f.default, int) or f.name in ("M", "K", "N"):
+            lo = 0 if f.name in ("C", "H", "W", "pad") or f.name.startswith("pad") else 1
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= 1 << 40:
+                raise TraceError(f"{where}: layer field '{f.name}' must be an integer in [{lo}, 2^40], got {v!r}")
+        kw[f.name] = v
+    for key in ("name", "op", "M", "K", "N"):
+        if key not in kw:
+            raise TraceError(f"{where}: layer description misses '{key}'")
     try:
-        names = {f.name for f in dataclasses.fields(Layer)}
-        return Layer(**{k: v for k, v in d.items() if k in names})
-    except TypeError as e:
+        lay = Layer(**kw)
+    except (TypeError, ValueError) as e:
         raise TraceError(f"{where}: bad layer description ({e})") from None
+    bad = None
+    if lay.M % lay.groups:
+        bad = f"M={lay.M} does not divide into {lay.groups} groups"
+    elif lay.is_conv:
+        if lay.C < 1 or lay.H < 1 or lay.W < 1 or lay.C % lay.groups:
+            bad = f"convolution input {lay.C}x{lay.H}x{lay.W} in {lay.groups} groups is impossible"
+        elif lay.P < 1 or lay.Q < 1:
+            bad = f"filter {lay.R}x{lay.S} does not fit the padded input"
+        elif lay.K != lay.C // lay.groups * lay.R * lay.S or lay.N != lay.batch * lay.P * lay.Q:
+            bad = f"K={lay.K}, N={lay.N} do not follow from the convolution's geometry"
+    if bad:
+        raise TraceError(f"{where}: layer '{lay.name}': {bad}")
+    return lay
 
 
 def save_trace(trace: Trace, path: str | os.PathLike) -> Path:
@@ -171,11 +222,8 @@ def save_trace(trace: Trace, path: str | os.PathLike) -> Path:
         arrays[f"{lt.name}.input"] = lt.input
         meta["layers"].append({"layer": _layer_to_json(lt.layer), "info": lt.info})
     arrays["__meta__"] = np.array(json.dumps(meta, default=str))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
+    from ..outputs import atomic_write
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
     return path
 
 
@@ -186,12 +234,22 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             total = 0
+            names = [i.filename for i in infos]
+            if len(set(names)) != len(names):
+                dup = next(n for n in names if names.count(n) > 1)
+                raise TraceError(f"{path}: entry '{dup}' appears twice; a trace names each tensor once")
             for info in infos:
                 if info.file_size > 8 * MAX_ELEMENTS:
                     raise TraceError(f"{path}: entry '{info.filename}' is {info.file_size / 2**30:.1f} GiB, too large")
                 total += info.file_size
             if total > 4 * MAX_TRACE_ELEMENTS:
                 raise TraceError(f"{path}: trace would need {total / 2**30:.1f} GiB, too large")
+        # the declared (inflated) sizes, before inflating: loaded, plus float32 copies of each
+        from .. import budget
+        try:
+            budget.check(2 * total, f"trace '{path.name}' ({total / 2**20:.0f} MiB uncompressed)")
+        except AccelsimError as e:
+            raise TraceError(str(e)) from None
         out = {}
         with np.load(path, allow_pickle=False) as z:
             for k in z.files:
@@ -232,14 +290,23 @@ def load_trace(path: str | os.PathLike, workload: Workload | None = None) -> Tra
         lname, kind = key.rsplit(".", 1)
         if kind not in ("weight", "input"):
             raise TraceError(f"{path}: entry '{key}' is not named LAYER.weight or LAYER.input")
-        if arr.dtype.kind not in "fiub":
-            raise TraceError(f"{path}: entry '{key}' has dtype {arr.dtype}, expected numbers")
+        check_layer_name(lname, f"{path}: entry '{key}'")
+        if arr.dtype.kind not in "fiu":
+            raise TraceError(f"{path}: entry '{key}' has dtype {arr.dtype}, expected numbers (float or integer)")
+        if arr.dtype.kind in "iu" and arr.size and max(abs(int(arr.min())), abs(int(arr.max()))) > 1 << 24:
+            raise TraceError(f"{path}: entry '{key}' holds integers beyond 2^24, which float32 cannot hold "
+                             "exactly; store quantized weights as their integer codes")
         groups.setdefault(lname, {})[kind] = arr
     if not groups:
         raise TraceError(f"{path}: holds no layers")
     declared = {}
     infos = {}
-    for item in meta.get("layers", []):
+    items = meta.get("layers", [])
+    if not isinstance(items, list):
+        raise TraceError(f"{path}: __meta__ 'layers' must be a list")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("info", {}), dict):
+            raise TraceError(f"{path}: each __meta__ layer must be an object with 'layer' and 'info' objects")
         lay = _layer_from_json(item.get("layer", {}), str(path))
         declared[lay.name] = lay
         infos[lay.name] = item.get("info", {})
@@ -283,7 +350,10 @@ def load_trace(path: str | os.PathLike, workload: Workload | None = None) -> Tra
         if "input" not in g:
             info["input"] = "absent: all-ones (dense) activations assumed"
         layers.append(LayerTrace(lay, w, x, info))
-    prov = dict(meta.get("provenance", {}))
+    prov = meta.get("provenance", {})
+    if not isinstance(prov, dict):
+        raise TraceError(f"{path}: __meta__ 'provenance' must be an object")
+    prov = dict(prov)
     prov.setdefault("source", str(path))
     return Trace(workload=meta.get("workload", workload.name if workload else path.stem), layers=layers,
                  provenance=prov)

@@ -85,7 +85,7 @@ def _bad_files(tmp_path):
     (["run", "-a", "ideal", "--trace", "{tmp}/evil.npz"], "pickled"),
     (["run", "-a", "ideal", "--trace", "{tmp}/corrupt.npz"], "corrupt"),
     (["run", "-a", "ideal", "-w", "gemm:3x1x4", "--trace", "{tmp}/wrong.npz"], "needs 3x4"),
-    (["run", "-a", "ideal", "-w", "gemm:200000x100000x200000"], "more than"),
+    (["trace", "make", "-w", "gemm:200000x100000x200000", "-o", "{tmp}/huge.npz"], "more than"),
     (["run", "-a", "ideal", "-w", "gemm:12x4"], "gemm:MxNxK"),
     (["run", "-a", "ideal"], "give --workload or --trace"),
     (["run", "-a", "ideal", "-w", "alexnet", "-o", "{tmp}/out.txt"], ".csv, .parquet or .json"),

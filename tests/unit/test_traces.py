@@ -141,3 +141,53 @@ def test_effectual_macs_by_hand():
     lt = LayerTrace(lay, w, x)
     # nonzero pairs: w00 with x0* (2), w02 with x21 (1), w12 with x21 (1)
     assert lt.effectual_macs() == 4
+
+
+def _crafted(tmp_path, layer, name="L", extra=None):
+    import json
+    meta = {"workload": "w", "provenance": {}, "layers": [{"layer": layer, "info": {}}]}
+    arrays = {f"{name}.weight": np.ones((4, 3), np.float32), "__meta__": np.array(json.dumps(meta))}
+    arrays.update(extra or {})
+    p = tmp_path / "crafted.npz"
+    np.savez(p, **arrays)
+    return p
+
+
+@pytest.mark.parametrize("layer,msg", [
+    ({"name": "L", "op": "conv", "M": 4, "K": 3, "N": 1, "groups": 0}, "'groups' must be an integer"),
+    ({"name": "L", "op": "fc", "M": 4, "K": 3, "N": -1}, "'N' must be an integer"),
+    ({"name": "L", "op": "fc", "M": 4, "K": 3, "N": "a"}, "'N' must be an integer"),
+    ({"name": "../x", "op": "fc", "M": 4, "K": 3, "N": 1}, "not a plain name"),
+    ({"name": "L", "op": "conv", "M": 4, "K": 3, "N": 1, "C": 0, "H": 0, "W": 0}, "impossible"),
+    ({"name": "L", "op": "warp", "M": 4, "K": 3, "N": 1}, "is not one of"),
+    ("not a dict", "must be an object"),
+])
+def test_crafted_trace_metadata_is_one_clear_error(tmp_path, layer, msg):
+    """Issue 23: a trace's stored layer description is checked like any user input."""
+    from accelsim.errors import TraceError
+    with pytest.raises(TraceError, match=msg):
+        load_trace(_crafted(tmp_path, layer))
+
+
+def test_bool_tensors_and_huge_integers_are_refused(tmp_path):
+    from accelsim.errors import TraceError
+    p = tmp_path / "b.npz"
+    np.savez(p, **{"L.weight": np.ones((2, 2), bool)})
+    with pytest.raises(TraceError, match="dtype bool"):
+        load_trace(p)
+    np.savez(p, **{"L.weight": np.full((2, 2), 2 ** 40, np.int64)})
+    with pytest.raises(TraceError, match="beyond 2\\^24"):
+        load_trace(p)
+
+
+def test_saving_never_follows_a_planted_link(tmp_path):
+    """Issue 23: the temporary file is fresh and unpredictable; a planted link is never written through."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for guess in (".t.npz.tmp", "t.npz.tmp"):
+        (tmp_path / guess).symlink_to(victim)
+    tr = make_trace(load_workload("gemm:4x2x3"), "unstructured", density=0.5)
+    save_trace(tr, tmp_path / "t.npz")
+    assert victim.read_text() == "precious"
+    assert load_trace(tmp_path / "t.npz").layers[0].weight.shape == (4, 3)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp") and not p.is_symlink()]
