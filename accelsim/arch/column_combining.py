@@ -81,6 +81,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import ConfigError, ModelError
+from ..hardware import Hardware, Logic, Memory
 from ..results import LayerResult
 from . import systolic as sy
 from .base import ArchModel, register
@@ -248,7 +249,7 @@ class Packing:
         return self.nnz - self.pruned
 
     @property
-    def utilization(self) -> float:
+    def packing_density(self) -> float:
         """Nonzeros per packed cell (the paper's utilization efficiency of the stored matrix)."""
         cells = self.values.size
         return self.kept / cells if cells else 0.0
@@ -306,20 +307,22 @@ def _index_bits(alpha: int) -> int:
 
 
 def _combine(bds: list[sy.SystolicBreakdown]) -> sy.SystolicBreakdown:
-    """GEMMs run back to back: counts add; the -1 of SCALE-Sim's 0-based cycle count is taken once."""
+    """GEMMs run back to back: counts and losses add; SCALE-Sim's 0-based last cycle is taken once."""
     if len(bds) == 1:
         return bds[0]
     first = bds[0]
+    total = lambda key: sum(getattr(b, key) for b in bds)  # noqa: E731
     return dataclasses.replace(
-        first, groups=sum(b.groups for b in bds),
-        compute_cycles=sum(b.compute_cycles + 1 for b in bds) - 1,
-        stall_cycles=sum(b.stall_cycles for b in bds), macs=sum(b.macs for b in bds),
-        mapping_efficiency=float(np.average([b.mapping_efficiency for b in bds],
-                                            weights=[b.folds for b in bds])),
+        first, groups=total("groups"), macs=total("macs"), stream_cycles=total("stream_cycles"),
+        fragmentation=total("fragmentation"), tile_quantization=total("tile_quantization"),
+        fill_drain=total("fill_drain"), stationary_load=total("stationary_load"),
+        index_offset=max(b.index_offset for b in bds), stall_cycles=total("stall_cycles"),
+        mapping_efficiency=float(np.average([b.mapping_efficiency for b in bds], weights=[b.folds for b in bds])),
         sram_reads={k: sum(b.sram_reads[k] for b in bds) for k in first.sram_reads},
-        output_writes=sum(b.output_writes for b in bds), output_reads=sum(b.output_reads for b in bds),
+        output_writes=total("output_writes"), output_reads=total("output_reads"),
         dram_read_bytes={k: sum(b.dram_read_bytes[k] for b in bds) for k in first.dram_read_bytes},
-        dram_write_bytes=sum(b.dram_write_bytes for b in bds), rf_bits=sum(b.rf_bits for b in bds))
+        dram_write_bytes=total("dram_write_bytes"), rf_bits=total("rf_bits"), bus_bits=total("bus_bits"),
+        index_bits=total("index_bits"))
 
 
 def output_rel_error(lt, packings: list[Packing]) -> float:
@@ -349,14 +352,50 @@ class ColumnCombining(ArchModel):
     description = "column combining (Kung et al., ASPLOS 2019): sparse columns packed for a systolic array"
     Params = ColumnCombiningParams
 
+    def hardware(self, p: ColumnCombiningParams) -> Hardware:
+        """The systolic array plus what multiplexed cells add (Sec. 4, "multiplexed input cells").
+
+        Every cell holds its weight's channel index (``ceil(log2 alpha)`` bits, ``channel_index``), picks its
+        input out of the ``alpha`` channels of its group with an ``alpha:1`` multiplexer of ``value_bits``
+        (``alpha - 1`` two-input multiplexer bits per value bit, ``input_mux``), and forwards the whole
+        ``alpha``-value input bus to its neighbour, so its input register is ``alpha`` values wide instead
+        of one (``alpha - 1`` extra values, ``input_bus``). The weight SRAM holds each packed weight with its
+        channel index. With ``alpha = 1`` this is the plain array.
+        """
+        cells = p.rows * p.cols
+        extra = p.alpha - 1
+        ib = _index_bits(p.alpha)
+        memories: list[Memory] = []
+        logic: list[Logic] = []
+        if ib:
+            memories.append(Memory("channel_index", "rf", ib / 8, count=cells, width_bits=ib,
+                                   operands=("indices",)))
+        if extra:
+            memories.append(Memory("input_bus", "rf", extra * p.value_bits / 8, count=cells,
+                                   width_bits=extra * p.value_bits, operands=("inputs",)))
+            logic.append(Logic("input_mux", "mux", cells * extra * p.value_bits))
+        return sy.array_hardware(p, tuple(memories), tuple(logic),
+                                 weight_operands=("weights", "indices") if ib else ("weights",))
+
     def simulate(self, lt, p: ColumnCombiningParams) -> LayerResult:
         lay = lt.layer
         packings = [pack_columns(lt.group_weight(g), p.alpha, p.gamma, p.window) for g in range(lay.groups)]
+        res = self._result(lay, p, [pk.packed_columns for pk in packings],
+                           nnz=sum(pk.nnz for pk in packings), pruned=sum(pk.pruned for pk in packings),
+                           max_conflicts=max(int(pk.conflicts.max()) for pk in packings),
+                           bound=packings[0].max_conflicts)
+        res.extra["output_rel_error"] = output_rel_error(lt, packings) if p.output_error else math.nan
+        return res
+
+    def _result(self, lay, p: ColumnCombiningParams, packed: list[int], *, nnz: float, pruned: float,
+                max_conflicts: float, bound: int) -> LayerResult:
+        """The packed layer (``packed[g]`` columns for group g) on the array, with the plain array beside it."""
+        hw = self.hardware(p)
         ib = _index_bits(p.alpha)
         # groups of a grouped convolution with the same packed width run as one repeated GEMM
         widths: dict[int, int] = {}
-        for pk in packings:
-            widths[pk.packed_columns] = widths.get(pk.packed_columns, 0) + 1
+        for kp in packed:
+            widths[kp] = widths.get(kp, 0) + 1
         mem_base = sy.memory_spec(p, lay)
         bds = []
         for kp, count in widths.items():
@@ -364,49 +403,29 @@ class ColumnCombining(ArchModel):
             bds.append(sy.systolic_gemm(lay.rows_per_group, kp, lay.N, p.rows, p.cols, p.dataflow, groups=count,
                                         memory=mem))
         bd = _combine(bds)
-        acts = sy.actions(bd, p)
-        acts.index(bd.macs * ib, component="mux")
-        base = sy.layer_breakdown(lay, p)
-        kp_total = sum(pk.packed_columns for pk in packings)
-        nnz = sum(pk.nnz for pk in packings)
-        pruned = sum(pk.pruned for pk in packings)
+        acts = sy.actions(bd, p, hw)
+        if ib:
+            # every MAC selects its input through ceil(log2 alpha) levels of 2:1 multiplexers
+            acts.index(bd.macs * ib, component="input_mux")
+        kp_total = sum(packed)
         kept = nnz - pruned
         cells = lay.rows_per_group * kp_total
+        totals = {"packed_columns": kp_total, "unpacked_columns": lay.K * lay.groups, "weights_pruned": pruned,
+                  "macs_useful": kept * lay.N}
         extra = {
-            "alpha": p.alpha, "gamma": p.gamma, "packed_columns": kp_total, "unpacked_columns": lay.K * lay.groups,
-            "column_reduction": lay.K * lay.groups / kp_total,
-            "max_group_conflicts": int(max(int(pk.conflicts.max()) for pk in packings)),
-            "conflict_bound": int(packings[0].max_conflicts),
-            "weights_pruned": pruned, "weights_pruned_fraction": pruned / nnz if nnz else 0.0,
-            "output_rel_error": output_rel_error(lt, packings) if p.output_error else math.nan,
-            "array_utilization": bd.macs / (bd.cycles * p.rows * p.cols) if bd.cycles else 0.0,
+            "alpha": p.alpha, "gamma": p.gamma, "column_reduction": lay.K * lay.groups / kp_total,
+            "max_group_conflicts": max_conflicts, "conflict_bound": bound,
+            "weights_pruned_fraction": pruned / nnz if nnz else 0.0,
+            # nonzeros kept per packed cell: the paper's "utilization efficiency" of the packed matrix
+            "packing_density": kept / cells if cells else 0.0,
         }
         # the packed matrix is stored densely, each weight with its channel index
-        weight_bits = sum(sy.dense_weight_bits(pk.values.shape, p.value_bits) for pk in packings)
-        res = sy.result(bd, p, weight_bits=weight_bits, metadata_bits=float(cells * ib), acts=acts, extra=extra)
-        res.utilization = kept / cells if cells else 0.0
+        weight_bits = sum(sy.dense_weight_bits((lay.rows_per_group, kp), p.value_bits) for kp in packed)
+        res = sy.result(bd, p, hw, weight_bits=weight_bits, metadata_bits=float(cells * ib), acts=acts,
+                        totals=totals, extra=extra)
         # the plain array on the unpacked layer; the runner prices it with the config's table and adds
         # systolic_cycles, systolic_energy_pj, speedup_vs_systolic and energy_ratio_vs_systolic
-        res.baselines["systolic"] = sy.result(base, p, weight_bits=sy.dense_weight_bits(lay.weight_shape,
-                                                                                        p.value_bits))
+        base = sy.layer_breakdown(lay, p)
+        res.baselines["systolic"] = sy.result(base, p, hw, weight_bits=sy.dense_weight_bits(lay.weight_shape,
+                                                                                            p.value_bits))
         return res
-
-    def inventory(self, p: ColumnCombiningParams):
-        """The systolic array plus what multiplexed cells add (Sec. 4, "multiplexed input cells").
-
-        Every cell holds its weight's channel index (``ceil(log2 alpha)`` bits, ``channel_index``), picks its
-        input out of the ``alpha`` channels of its group with an ``alpha:1`` multiplexer of ``value_bits``
-        (``alpha - 1`` two-input multiplexer bits per value bit, ``input_mux``), and forwards the whole
-        ``alpha``-value input bus to its neighbour, so its input register is ``alpha`` values wide instead
-        of one (``alpha - 1`` extra values, ``input_bus``). With ``alpha = 1`` this is the plain array.
-        """
-        inv = sy.array_inventory(p)
-        cells = p.rows * p.cols
-        extra = p.alpha - 1
-        ib = _index_bits(p.alpha)
-        if ib:
-            inv.rf(ib / 8, cells, component="channel_index")
-        if extra:
-            inv.mux(cells * extra * p.value_bits, component="input_mux")
-            inv.rf(extra * p.value_bits / 8, cells, component="input_bus")
-        return inv

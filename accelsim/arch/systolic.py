@@ -59,16 +59,42 @@ buffer before its fold starts, so it is prefetched during the previous fold
 outputs move while their fold runs. Over a single DRAM channel of
 ``dram_bytes_per_cycle`` a fold lasts the longer of its compute and its
 traffic (its streams plus the next fold's tile): the difference is a stall.
-Compute cycles (the SCALE-Sim figure) and stall cycles are reported apart;
-``dram_bytes_per_cycle: .inf`` gives SCALE-Sim's compute-only numbers.
+The stall of this per-fold model is the cycle account's ``dram`` loss (the
+runner's roofline ``dram_bytes / dram_bytes_per_cycle`` is then already met).
 
-Energy (action counts; the table prices them): one 16-bit MAC per mapped PE
-per streamed vector (the dense array does not skip zeros: ``macs_performed``
-is the dense count), SRAM reads and writes per operand buffer at its
-capacity (array traffic, DRAM fills and drains), DRAM bytes, and PE register
-traffic (``rf``): both operand registers read per MAC, every moving input
-latched into the next PE, the accumulator read and written (2 x value_bits
-wide), and each stationary value written once.
+The cycle account (docs/CONTRIBUTING.md). ``ideal = M K N / (rows x cols)``
+and, per fold, ``T`` cycles of streaming with ``ru x cu`` of the PEs mapped:
+
+* ``fragmentation``: PE-cycles of the stream left empty because a spatial
+  dimension is smaller than the array side it is laid along (every fold uses
+  only ``Sr < rows`` rows, say);
+* ``tile_quantization``: those left empty by the last, partial fold of a
+  dimension that spans several folds (the rounding of ``ceil(Sr / rows)``);
+  the empty PE-cycles of a fold, ``T (rows cols - ru cu)``, are split between
+  the row and the column dimension by their symmetric (Shapley) shares, each
+  share going to one of these two reasons;
+* ``fill_drain``: the skew, ``rows + cols - 2`` per fold, less SCALE-Sim's
+  0-based last cycle (taken once per layer);
+* ``stationary_load``: ``rows`` per fold to shift the stationary weights or
+  inputs in (none for output stationary);
+* ``dram``: the memory side's stall above.
+
+``ideal + fragmentation + tile_quantization + fill_drain + stationary_load``
+is SCALE-Sim's compute-only "Total Cycles" (``compute_cycles`` in the row).
+
+Declared hardware (:meth:`Systolic.hardware`): ``rows x cols`` MACs
+(``mac``), ``pe_register_bytes`` of registers per PE (``pe_registers``), the
+three operand SRAMs (``sram_weight``, ``sram_input``, ``sram_output``, each
+as wide as the array edge it feeds) and DRAM at ``dram_bytes_per_cycle``.
+
+Energy (action counts against that hardware; the table prices them): one
+16-bit MAC per mapped PE per streamed vector (the dense array does not skip
+zeros: ``macs_performed`` is the dense count), SRAM reads and writes per
+operand buffer at its declared capacity (array traffic, DRAM fills and
+drains), DRAM bytes, and PE register traffic (``pe_registers``): both
+operand registers read per MAC, every moving input latched into the next PE,
+the accumulator read and written (2 x value_bits wide), and each stationary
+value written once.
 
 Left out, and assumed where the sources are silent:
 
@@ -79,8 +105,8 @@ Left out, and assumed where the sources are silent:
 * Partial sums are stored at ``value_bits`` (SCALE-Sim counts words), and the
   SRAM holds the working set whole (no banking or port conflicts).
 * The memory side is not calibrated against SCALE-Sim's DRAM traces (its
-  buffer simulation, e.g., writes every partial sum to DRAM); it agrees with
-  SCALE-Sim when DRAM is never the bottleneck.
+  buffer simulation, e.g., writes every partial sum to DRAM); the compute side
+  (every loss but ``dram``) is SCALE-Sim's compute-only figure, exactly.
 * Layers do not overlap, and every layer reads its input from DRAM and writes
   its output there (as SCALE-Sim does): activations are not kept on chip
   between layers, so batch-1 networks on a wide array are often DRAM-bound.
@@ -98,8 +124,9 @@ from numba import njit
 from ..config import positive
 from ..energy import ActionCounts
 from ..errors import ModelError
+from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory
 from ..results import LayerResult
-from .base import ArchModel, register
+from .base import ArchModel, CommonParams, register
 
 DATAFLOWS = ("os", "ws", "is")
 #: which operand each dataflow keeps in the PEs
@@ -111,22 +138,33 @@ _SPATIAL = {"output": ("N", "M"), "weight": ("K", "M"), "input": ("K", "N")}
 
 
 @dataclass
-class SystolicParams:
+class SystolicParams(CommonParams):
+    #: clock: TPU v1's 700 MHz (Jouppi et al., ISCA 2017, Sec. 2)
+    freq_hz: float = positive(700e6)
+    #: DRAM bandwidth, finite: TPU v1's 34 GB/s at 700 MHz (Sec. 2) = 48.6 B/cycle
+    dram_bytes_per_cycle: float = positive(48.0)
+    #: datapath width of one operand value (multiplier input; also SRAM and DRAM words)
+    value_bits: int = field(default=16, metadata={"min": 1, "max": 64})
     #: PE rows and columns of the array
     rows: int = positive(128)
     cols: int = positive(128)
     #: os (output), ws (weight) or is (input) stationary
     dataflow: Literal["os", "ws", "is"] = "ws"
-    freq_hz: float = positive(700e6)
-    value_bits: int = field(default=16, metadata={"min": 1, "max": 64})
     #: double-buffered SRAM per operand (half serves the array, half is filled)
     weight_sram_bytes: int = positive(256 << 10)
     input_sram_bytes: int = positive(8 << 20)
     output_sram_bytes: int = positive(2 << 20)
-    #: DRAM bandwidth; .inf gives SCALE-Sim's compute-only numbers (no stalls)
-    dram_bytes_per_cycle: float = positive(48.0, allow_inf=True)  # TODO(contract): finite only
     #: capacity that prices a PE register access (operand, forwarding and accumulator registers)
     pe_register_bytes: int = positive(8)
+
+
+def edge_role(dataflow: str, operand: str) -> str:
+    """``stationary``, ``row`` (spans the rows dimension and time: enters along the array rows) or ``col``."""
+    r_dim, c_dim = _SPATIAL[STATIONARY[dataflow]]
+    dims = set(OPERAND_DIMS[operand])
+    if dims == {r_dim, c_dim}:
+        return "stationary"
+    return "row" if r_dim in dims else "col"
 
 
 # ---- compute side: folds and cycles from the dataflow -------------------------------------------
@@ -153,12 +191,14 @@ class FoldPlan:
     def folds(self) -> int:
         return self.row_folds * self.col_folds
 
+    @property
+    def load_cycles(self) -> int:
+        """Cycles per fold to shift a stationary weight or input in, one array row per cycle (none for os)."""
+        return self.rows if self.stationary != "output" else 0
+
     def role(self, operand: str) -> str:
         """``stationary``, ``row`` (spans the rows dimension and time) or ``col`` (the columns one and time)."""
-        d = set(OPERAND_DIMS[operand])
-        if d == {self.dims[0], self.dims[1]}:
-            return "stationary"
-        return "row" if self.dims[0] in d else "col"
+        return edge_role(self.dataflow, operand)
 
     def size(self, operand: str) -> int:
         ext = dict(zip(self.dims, (self.Sr, self.Sc, self.T)))
@@ -175,6 +215,24 @@ class FoldPlan:
 
     def cols_used(self) -> np.ndarray:
         return np.minimum(self.cols, self.Sc - self.cols * np.arange(self.col_folds))
+
+    def empty_pe_cycles(self) -> tuple[tuple[str, float], tuple[str, float]]:
+        """Stream cycles (of the whole array) left empty, charged to the row and to the column dimension.
+
+        The folds leave ``T (folds rows cols - Sr Sc)`` PE-cycles empty. With ``u_r = Sr / (row_folds
+        rows)`` and ``u_c`` alike, the used fraction is ``u_r u_c``; the row dimension's symmetric (Shapley)
+        share of the empty fraction is ``(1 - u_r)(1 + u_c) / 2``, the column one's the rest. A share is
+        ``fragmentation`` when its dimension fits in one fold (the array side is never filled) and
+        ``tile_quantization`` when it spans several (the last fold is partial). Returns ``((reason, cycles),
+        (reason, cycles))`` for one repetition of the GEMM.
+        """
+        u_r = self.Sr / (self.row_folds * self.rows)
+        u_c = self.Sc / (self.col_folds * self.cols)
+        stream = float(self.folds * self.T)
+        empty = stream - self.Sr * self.Sc * self.T / (self.rows * self.cols)
+        by_rows = stream * (1.0 - u_r) * (1.0 + u_c) / 2.0
+        reason = lambda folds: "fragmentation" if folds == 1 else "tile_quantization"  # noqa: E731
+        return (reason(self.row_folds), by_rows), (reason(self.col_folds), max(empty - by_rows, 0.0))
 
 
 def fold_plan(M: int, K: int, N: int, rows: int, cols: int, dataflow: str) -> FoldPlan:
@@ -324,12 +382,24 @@ def memory_traffic(plan: FoldPlan, mem: MemorySpec, groups: int = 1) -> tuple[di
 
 @dataclass
 class SystolicBreakdown:
-    """Cycles, traffic and work of ``groups`` identical GEMMs run back to back on the array."""
+    """Cycles, traffic and work of ``groups`` identical GEMMs run back to back on the array.
+
+    The compute side is kept as the cycle account's parts: ``stream_cycles`` (T per fold), of which
+    ``ideal`` is the full-array share and ``fragmentation`` + ``tile_quantization`` the empty PEs'
+    share; ``fill_drain`` (``rows + cols - 2`` per fold) and ``stationary_load`` (``rows`` per fold for
+    ws and is). SCALE-Sim's figure is their sum less ``index_offset`` (its 0-based last cycle).
+    """
     plan: FoldPlan
     groups: int
-    compute_cycles: int
-    stall_cycles: int
     macs: float
+    stream_cycles: int
+    fragmentation: float
+    tile_quantization: float
+    fill_drain: int
+    stationary_load: int
+    #: 1: SCALE-Sim reports the 0-based index of the last busy cycle, one less than the count
+    index_offset: int
+    stall_cycles: int
     #: mapped PEs / (rows x cols), averaged over folds
     mapping_efficiency: float
     #: values the array reads from the weight and input SRAMs (SCALE-Sim's SRAM reads)
@@ -341,9 +411,22 @@ class SystolicBreakdown:
     #: DRAM bytes read per operand (the output's are spilled partial sums) and written (outputs)
     dram_read_bytes: dict[str, float]
     dram_write_bytes: float
-    #: PE register bits read and written
+    #: PE register bits read and written (one value per operand register, the accumulator at 2 x value_bits)
     rf_bits: float
-    memory: MemorySpec
+    memory: "MemorySpec"
+    #: bits latched by a widened input bus beyond its first value (column combining's multiplexed inputs)
+    bus_bits: float = 0.0
+    #: channel-index bits written into or forwarded between cells with their weights (column combining)
+    index_bits: float = 0.0
+
+    @property
+    def ideal_cycles(self) -> float:
+        return self.macs / (self.plan.rows * self.plan.cols)
+
+    @property
+    def compute_cycles(self) -> int:
+        """SCALE-Sim's compute-only "Total Cycles": the cycles without the DRAM stall."""
+        return self.stream_cycles + self.fill_drain + self.stationary_load - self.index_offset
 
     @property
     def cycles(self) -> int:
@@ -356,6 +439,18 @@ class SystolicBreakdown:
     @property
     def dram_bytes(self) -> float:
         return sum(self.dram_read_bytes.values()) + self.dram_write_bytes
+
+    def losses(self) -> dict[str, float]:
+        """The cycle account's losses (``cycles = ideal_cycles + sum``); the 0-based offset comes off the
+        fill/drain (or, on a 1-row, 1-column array, off the stationary load)."""
+        fill, load = float(self.fill_drain), float(self.stationary_load)
+        if self.index_offset:
+            if fill >= self.index_offset:
+                fill -= self.index_offset
+            else:
+                load -= self.index_offset
+        return {"fragmentation": self.fragmentation, "tile_quantization": self.tile_quantization,
+                "fill_drain": fill, "stationary_load": load, "dram": float(self.stall_cycles)}
 
     def sram_bits(self) -> dict[str, float]:
         """Bits accessed in each operand's SRAM: the array's traffic plus DRAM fills and drains."""
@@ -395,8 +490,13 @@ def systolic_gemm(M: int, K: int, N: int, rows: int, cols: int, dataflow: str = 
     if int(groups) != groups or groups < 1:
         raise ModelError(f"systolic GEMM: groups must be a positive integer, got {groups!r}")
     g = int(groups)
-    # SCALE-Sim's "Total Cycles" is the 0-based index of the last busy cycle
-    compute = g * plan.folds * plan.cycles_per_fold - 1
+    n_folds = g * plan.folds
+    (r_reason, r_loss), (c_reason, c_loss) = plan.empty_pe_cycles()
+    empty = {"fragmentation": 0.0, "tile_quantization": 0.0}
+    empty[r_reason] += g * r_loss
+    empty[c_reason] += g * c_loss
+    fill = n_folds * (plan.rows + plan.cols - 2)
+    load = n_folds * plan.load_cycles
     reads = {op: float(g * plan.size(op) * plan.passes(op)) for op in ("weight", "input")}
     reads["input"] *= mem.input_width
     out_writes = float(g * plan.size("output") * plan.passes("output"))
@@ -405,20 +505,32 @@ def systolic_gemm(M: int, K: int, N: int, rows: int, cols: int, dataflow: str = 
     macs = float(g) * M * K * N
     vb = mem.value_bits
     stat = plan.stationary
-    # per MAC: both operand registers read, each moving input latched into the next PE, accumulator read + write
+    # per MAC: both operand registers read, each moving operand latched into the next PE (an input bus
+    # of input_width values latches them all; a moving weight carries its channel index), accumulator r + w
     per_mac = 2 * vb + 2 * (2 * vb)
+    bus = index = 0.0
     if stat != "weight":
-        per_mac += vb + mem.weight_meta_bits
+        per_mac += vb
+        index += macs * mem.weight_meta_bits
     if stat != "input":
-        per_mac += vb * mem.input_width
-    stat_loads = 0.0
+        per_mac += vb
+        bus += macs * vb * (mem.input_width - 1.0)
+    # each stationary value (with its index, or all values of a widened input) is written into its PE once
+    stat_values = 0.0
     if stat != "output":
-        stat_loads = g * plan.size(stat) * mem.elem_bytes(stat) * 8
+        stat_values = float(g * plan.size(stat))
+        if stat == "weight":
+            index += stat_values * mem.weight_meta_bits
+        else:
+            bus += stat_values * vb * (mem.input_width - 1.0)
     mapping = (plan.Sr * plan.Sc) / (plan.folds * plan.rows * plan.cols)
-    return SystolicBreakdown(plan=plan, groups=g, compute_cycles=compute, stall_cycles=stall, macs=macs,
-                             mapping_efficiency=mapping, sram_reads=reads, output_writes=out_writes,
-                             output_reads=out_reads, dram_read_bytes=dram_read, dram_write_bytes=dram_write,
-                             rf_bits=macs * per_mac + stat_loads, memory=mem)
+    return SystolicBreakdown(plan=plan, groups=g, macs=macs, stream_cycles=n_folds * plan.T,
+                             fragmentation=empty["fragmentation"], tile_quantization=empty["tile_quantization"],
+                             fill_drain=fill, stationary_load=load, index_offset=1 if fill + load >= 1 else 0,
+                             stall_cycles=stall, mapping_efficiency=mapping, sram_reads=reads,
+                             output_writes=out_writes, output_reads=out_reads, dram_read_bytes=dram_read,
+                             dram_write_bytes=dram_write, rf_bits=macs * per_mac + stat_values * vb, memory=mem,
+                             bus_bits=bus, index_bits=index)
 
 
 # ---- from a layer to a result ---------------------------------------------------------------------
@@ -441,40 +553,85 @@ def layer_breakdown(layer, p: SystolicParams, K: int | None = None, **memory_ext
                          groups=layer.groups, memory=mem)
 
 
-def actions(bd: SystolicBreakdown, p: SystolicParams) -> ActionCounts:
-    """Action counts of a breakdown: MACs, PE registers, SRAM per operand buffer, DRAM."""
+def array_hardware(p: SystolicParams, memories: tuple[Memory, ...] = (), logic: tuple[Logic, ...] = (),
+                   weight_operands: tuple[str, ...] = ("weights",)) -> Hardware:
+    """The array's declared hardware (shared with the models built on it; *memories* and *logic* add theirs).
+
+    ``rows x cols`` PEs, each a ``value_bits`` multiplier with a ``2 x value_bits`` accumulating adder
+    (``mac``) and ``pe_register_bytes`` of registers (``pe_registers``: stationary operand, the moving
+    operand's forwarding register and the accumulator, 8 bytes = 4 x 16 bits by default); the three
+    double-buffered operand SRAMs at their full capacity (TPU v1's unified buffer, accumulators and weight
+    FIFO, Jouppi et al., ISCA 2017, Sec. 2, scaled as in ``accelsim/configs/systolic.yaml``), each one
+    array edge wide (``rows`` values for the operand entering along the rows, ``cols`` otherwise), all
+    stored dense; DRAM at ``dram_bytes_per_cycle``. Control, the activation pipeline and the DRAM
+    interface are left out of the area.
+    """
+    vb = p.value_bits
+    n = p.rows * p.cols
+
+    def sram(name: str, operand: str, capacity: int, operands: tuple[str, ...]) -> Memory:
+        edge = p.rows if edge_role(p.dataflow, operand) == "row" else p.cols
+        return Memory(name, "sram", capacity, width_bits=edge * vb, operands=operands,
+                      format=FormatRef("dense", {"value_bits": vb}))
+
+    return Hardware(
+        compute=[Compute("mac", "mac", n, vb)],
+        memories=[Memory("pe_registers", "rf", p.pe_register_bytes, count=n, width_bits=vb,
+                         operands=("weights", "inputs", "psums")),
+                  sram("sram_weight", "weight", p.weight_sram_bytes, weight_operands),
+                  sram("sram_input", "input", p.input_sram_bytes, ("inputs",)),
+                  sram("sram_output", "output", p.output_sram_bytes, ("outputs", "psums")),
+                  *memories],
+        logic=list(logic),
+        dram=Dram(p.dram_bytes_per_cycle, "params.dram_bytes_per_cycle (the shipped configs state its source)"))
+
+
+def array_inventory(p: SystolicParams):
+    """The array's area inventory (:meth:`Hardware.inventory` of :func:`array_hardware`)."""
+    return array_hardware(p).inventory()
+
+
+def actions(bd: SystolicBreakdown, p: SystolicParams, hw: Hardware) -> ActionCounts:
+    """Action counts of a breakdown on the declared hardware *hw*: MACs, PE registers, SRAMs, DRAM."""
     acts = ActionCounts().mac(bd.macs, p.value_bits)
-    acts.rf(bd.rf_bits, p.pe_register_bytes)
+    acts.read(hw.memory("pe_registers"), bd.rf_bits)
+    if bd.bus_bits:
+        acts.read(hw.memory("input_bus"), bd.bus_bits)
+    if bd.index_bits:
+        acts.read(hw.memory("channel_index"), bd.index_bits)
     bits = bd.sram_bits()
-    acts.sram(bits["weight"], p.weight_sram_bytes, component="sram_weight")
-    acts.sram(bits["input"], p.input_sram_bytes, component="sram_input")
-    acts.sram(bits["output"], p.output_sram_bytes, component="sram_output")
+    for op in ("weight", "input", "output"):
+        acts.read(hw.memory(f"sram_{op}"), bits[op])
     acts.dram(bd.dram_bytes)
     return acts
 
 
-def breakdown_columns(bd: SystolicBreakdown) -> dict:
-    """Model-specific result columns (one layer instance)."""
+def breakdown_columns(bd: SystolicBreakdown) -> tuple[dict, dict]:
+    """Model columns of one layer instance: ``(totals, extra)`` (counts scale with a layer's count)."""
     p = bd.plan
-    return {"dataflow": p.dataflow, "array": f"{p.rows}x{p.cols}", "folds": bd.folds, "row_folds": p.row_folds,
-            "col_folds": p.col_folds, "cycles_per_fold": p.cycles_per_fold,
-            "mapping_efficiency": bd.mapping_efficiency,
-            "sram_weight_reads": bd.sram_reads["weight"], "sram_input_reads": bd.sram_reads["input"],
-            "sram_output_writes": bd.output_writes, "sram_output_reads": bd.output_reads,
-            "dram_weight_bytes": bd.dram_read_bytes["weight"], "dram_input_bytes": bd.dram_read_bytes["input"],
-            "dram_output_bytes": bd.dram_write_bytes + bd.dram_read_bytes["output"]}
+    totals = {"folds": bd.folds, "sram_weight_reads": bd.sram_reads["weight"],
+              "sram_input_reads": bd.sram_reads["input"], "sram_output_writes": bd.output_writes,
+              "sram_output_reads": bd.output_reads, "dram_weight_bytes": bd.dram_read_bytes["weight"],
+              "dram_input_bytes": bd.dram_read_bytes["input"],
+              "dram_output_bytes": bd.dram_write_bytes + bd.dram_read_bytes["output"]}
+    extra = {"dataflow": p.dataflow, "array": f"{p.rows}x{p.cols}", "row_folds": p.row_folds,
+             "col_folds": p.col_folds, "cycles_per_fold": p.cycles_per_fold,
+             "mapping_efficiency": bd.mapping_efficiency}
+    return totals, extra
 
 
-def result(bd: SystolicBreakdown, p: SystolicParams, *, weight_bits: float, metadata_bits: float = 0.0,
-           acts: ActionCounts | None = None, extra: dict | None = None) -> LayerResult:
-    """A :class:`LayerResult` from a breakdown (shared with models built on this array)."""
-    acts = actions(bd, p) if acts is None else acts
+def result(bd: SystolicBreakdown, p: SystolicParams, hw: Hardware, *, weight_bits: float,
+           metadata_bits: float = 0.0, acts: ActionCounts | None = None, totals: dict | None = None,
+           extra: dict | None = None) -> LayerResult:
+    """A :class:`LayerResult` on the contract from a breakdown (shared with models built on this array)."""
+    acts = actions(bd, p, hw) if acts is None else acts
+    tot, ext = breakdown_columns(bd)
     sram_bytes = sum(bd.sram_bits().values()) / 8.0
-    return LayerResult(cycles=bd.cycles, compute_cycles=bd.compute_cycles, stall_cycles=bd.stall_cycles,
-                       freq_hz=p.freq_hz, macs_performed=bd.macs, peak_macs_per_cycle=p.rows * p.cols,
-                       pe_busy=bd.pe_busy(), actions=acts, weight_bits=weight_bits, metadata_bits=metadata_bits,
-                       dram_bytes=bd.dram_bytes, sram_bytes=sram_bytes,
-                       extra={**breakdown_columns(bd), **(extra or {})})
+    return LayerResult(cycles=bd.cycles, freq_hz=p.freq_hz, macs_performed=bd.macs,
+                       peak_macs_per_cycle=p.rows * p.cols, losses=bd.losses(), pe_busy=bd.pe_busy(),
+                       actions=acts, weight_bits=weight_bits, metadata_bits=metadata_bits,
+                       dram_bytes=bd.dram_bytes, sram_bytes=sram_bytes, totals={**tot, **(totals or {})},
+                       extra={**ext, **(extra or {})})
 
 
 @lru_cache(maxsize=8)
@@ -488,37 +645,22 @@ def dense_weight_bits(shape: tuple[int, int], value_bits: int) -> float:
     return float(_dense_format(value_bits).expected(shape, 1.0).total_bits)
 
 
-def array_inventory(p: SystolicParams):
-    """The array's hardware for its area (shared with the models built on it).
-
-    ``rows x cols`` PEs, each a ``value_bits`` multiplier with a ``2 x value_bits`` accumulating adder (the
-    MAC the energy counts) and ``pe_register_bytes`` of registers (stationary operand, the moving operand's
-    forwarding register and the accumulator: 8 bytes = 4 x 16 bits by default); the three double-buffered
-    operand SRAMs at their full capacity (TPU v1's unified buffer, accumulators and weight FIFO, Jouppi et
-    al., ISCA 2017, Sec. 2, scaled as in ``accelsim/configs/systolic.yaml``). Control, the activation pipeline
-    and the DRAM interface are left out.
-    """
-    from ..energy import Inventory
-    n = p.rows * p.cols
-    inv = Inventory()
-    inv.mac(n, bits=p.value_bits, component="mac")
-    inv.rf(p.pe_register_bytes, n, component="pe_registers")
-    inv.sram(p.weight_sram_bytes, component="sram_weight")
-    inv.sram(p.input_sram_bytes, component="sram_input")
-    inv.sram(p.output_sram_bytes, component="sram_output")
-    return inv
-
-
 @register
 class Systolic(ArchModel):
     name = "systolic"
     description = "dense TPU-like systolic array (os/ws/is), SCALE-Sim's cycles plus a double-buffered memory side"
     Params = SystolicParams
 
-    def simulate(self, lt, p: SystolicParams) -> LayerResult:
-        lay = lt.layer
-        bd = layer_breakdown(lay, p)
-        return result(bd, p, weight_bits=dense_weight_bits((lay.M, lay.K), p.value_bits))
+    def hardware(self, p: SystolicParams) -> Hardware:
+        return array_hardware(p)
 
-    def inventory(self, p: SystolicParams):
-        return array_inventory(p)
+    def simulate(self, lt, p: SystolicParams) -> LayerResult:
+        return self._layer(lt.layer, p)
+
+    def simulate_stats(self, ls, p: SystolicParams) -> LayerResult:
+        """The dense array never looks at a value: the statistical mode is the trace path on the shapes."""
+        return self._layer(ls.layer, p)
+
+    def _layer(self, lay, p: SystolicParams) -> LayerResult:
+        bd = layer_breakdown(lay, p)
+        return result(bd, p, self.hardware(p), weight_bits=dense_weight_bits((lay.M, lay.K), p.value_bits))

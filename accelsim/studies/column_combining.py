@@ -1,4 +1,4 @@
-"""Column combining co-design: packed columns, utilization, output error and speedup against alpha, gamma, density.
+"""Column combining co-design: packed columns, packing density, output error and speedup against alpha, gamma, density.
 
 The co-design space of Kung, McDanel and Zhang (ASPLOS 2019, Sec. 3 and 5):
 how many columns may be combined (``alpha``), how many conflicting rows a
@@ -8,7 +8,7 @@ the weight density, activations 50% dense), runs it on the
 ``column_combining`` config (the 128 x 128 TPU-like array) and records
 
 * packed columns as a fraction of the layer's columns (K'/K),
-* utilization: nonzeros per packed cell (the paper's utilization efficiency),
+* packing density: nonzeros per packed cell (the paper's utilization efficiency),
 * the accuracy cost without retraining: weights pruned by conflicts and the
   layer's relative output error on the trace's activations,
 * speedup and energy ratio against the plain systolic array on the unpacked
@@ -40,9 +40,9 @@ PLOT_DENSITY = 0.1
 PLOT_GAMMA = 0.25
 
 COLUMNS = ["alpha", "gamma", "density", "weight_density", "unpacked_columns", "packed_columns", "packed_fraction",
-           "utilization", "unpacked_utilization", "weights_pruned", "weights_pruned_fraction", "output_rel_error",
-           "max_group_conflicts", "conflict_bound", "cycles", "compute_cycles", "stall_cycles", "systolic_cycles",
-           "speedup_vs_systolic", "energy_pj", "energy_ratio_vs_systolic", "array_utilization"]
+           "packing_density", "unpacked_density", "weights_pruned", "weights_pruned_fraction", "output_rel_error",
+           "max_group_conflicts", "conflict_bound", "cycles", "compute_cycles", "stall_cycles", "bound",
+           "systolic_cycles", "speedup_vs_systolic", "energy_pj", "energy_ratio_vs_systolic", "utilization"]
 
 
 def run(quick: bool = False) -> dict[str, pd.DataFrame]:
@@ -62,7 +62,7 @@ def run(quick: bool = False) -> dict[str, pd.DataFrame]:
             for g in gammas:
                 r = simulate_trace(base.with_params(alpha=a, gamma=g), tr)[0]
                 r.update(density=d, packed_fraction=r["packed_columns"] / r["unpacked_columns"],
-                         unpacked_utilization=nnz / lt.weight.size)
+                         unpacked_density=nnz / lt.weight.size)
                 rows.append({k: r[k] for k in COLUMNS})
     sweep = pd.DataFrame(rows, columns=COLUMNS)
     sweep.insert(0, "layer", f"{workload}/{layer}")
@@ -84,7 +84,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     df = frames["sweep"]
     dens = _nearest(df["density"], PLOT_DENSITY)
     gam = _nearest(df["gamma"], PLOT_GAMMA)
-    metrics = [("packed_fraction", "packed columns / columns"), ("utilization", "nonzeros per packed cell"),
+    metrics = [("packed_fraction", "packed columns / columns"), ("packing_density", "nonzeros per packed cell"),
                ("output_rel_error", "relative output error (no retraining)"),
                ("speedup_vs_systolic", "speedup over systolic (x)")]
     slices = [("alpha", "alpha (columns per group)", "gamma", df[df["density"] == dens],

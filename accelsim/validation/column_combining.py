@@ -41,10 +41,10 @@ def cases() -> list[dict]:
     expected = np.array([1, 2, 2, 3, 4], dtype=np.float32)
     return [
         {"model": "column_combining", "quantity": "worked example: packed columns (alpha 3)", "published": 2.0,
-         "accelsim": float(res.extra["packed_columns"]), "unit": "columns", "tolerance_pct": 0.0,
+         "accelsim": float(res.totals["packed_columns"]), "unit": "columns", "tolerance_pct": 0.0,
          "source": SOURCE},
         {"model": "column_combining", "quantity": "worked example: weights pruned by the conflict in row 4",
-         "published": 1.0, "accelsim": float(res.extra["weights_pruned"]), "unit": "weights",
+         "published": 1.0, "accelsim": float(res.totals["weights_pruned"]), "unit": "weights",
          "tolerance_pct": 0.0, "source": SOURCE},
         {"model": "column_combining", "quantity": "worked example: entries of [1,2,2,3,4] in the combined column",
          "published": 5.0, "accelsim": float(np.sum(first == expected)), "unit": "entries",
