@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     except AccelsimError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"accelsim: error: {msg}", file=sys.stderr)
-        return 2
+        return getattr(e, "exit_code", 2)
     except MemoryError:
         print("accelsim: error: out of memory; select fewer layers (--layers) or a smaller workload", file=sys.stderr)
         return 2

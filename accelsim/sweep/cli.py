@@ -20,6 +20,8 @@ def cli(args) -> None:
               f"of {st['total']}")
         for k, e in list(st["errors"].items())[:10]:
             print(f"  failed {k}: {e}")
+        for name, why in st["bad_files"].items():
+            print(f"  bad file {name}: {why} (set aside and recomputed on resume)")
         return
     if not args.spec:
         raise AccelsimError("give a sweep spec (SPEC.yaml) or --status DIR")
@@ -30,10 +32,18 @@ def cli(args) -> None:
     print(f"done in {res.seconds:.1f} s: {res.done} new, {res.skipped} already done, {res.failed} failed",
           file=sys.stderr)
     df = load_results(out)
+    for note in df.attrs.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
     if not df.empty:
         tot = network_totals(df, by=["arch_label", "sweep_density", "sweep_act_density", "profile", "seed"])
         cols = ["arch_label", "workload", "pattern", "sweep_density", "sweep_act_density", "seed", "cycles",
                 "latency_s", "energy_pj", "load_balance"]
         print(render(tot, cols, max_rows=60))
     if res.failed:
-        print(f"{res.failed} point(s) failed: accelsim sweep --status {out}", file=sys.stderr)
+        # a distinct status: the sweep ran, but not every point (scripts must not take it for success)
+        raise SweepFailed(f"{res.failed} of {res.total} point(s) failed: accelsim sweep --status {out}")
+
+
+class SweepFailed(AccelsimError):
+    """Some points of a sweep failed (exit status 3)."""
+    exit_code = 3

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import multiprocessing as mp
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -49,14 +50,20 @@ def _parquet_bytes(rows: list[dict]) -> bytes:
     return buf.getvalue()
 
 
-def run_task(recipe: Recipe, points: list[Point]) -> list[tuple[str, bytes | None, dict | None]]:
+#: at most this many workers per core (more only thrash; a huge --workers would fork without limit)
+MAX_WORKERS_PER_CPU = 4
+
+
+def run_task(recipe: Recipe, points: list[Point], workload=None) -> list[tuple[str, bytes | None, dict | None]]:
     """Make the trace of *recipe* and run every point's arch on it. Never raises: errors are returned.
 
-    Each finished point comes back as the bytes of its Parquet file: the workers do the table work in
-    parallel and the driver only writes files.
+    *workload* is the recipe's workload already loaded by the driver (its content travels with the task,
+    so workers never read the driver's files). Each finished point comes back as the bytes of its Parquet
+    file: the workers do the table work in parallel and the driver only writes files.
     """
     try:
-        tr = build_trace(recipe.workload, layers=list(recipe.layers) if recipe.layers else None,
+        tr = build_trace(workload if workload is not None else recipe.workload,
+                         layers=list(recipe.layers) if recipe.layers else None,
                          pattern=recipe.pattern, density=recipe.density, profile=recipe.profile,
                          act_density=recipe.act_density, seed=recipe.seed, clustered=recipe.clustered)
     except Exception as e:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
@@ -76,6 +83,30 @@ def run_task(recipe: Recipe, points: list[Point]) -> list[tuple[str, bytes | Non
     return out
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, the kernel kills this worker when the driver dies (even by kill -9)."""
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        if os.getppid() == 1:           # the driver died before the line above ran
+            os._exit(1)
+    except (OSError, AttributeError):   # pragma: no cover - not Linux
+        pass
+
+
+def _load_workloads(tasks) -> dict:
+    """The tasks' workloads loaded once on the driver (shipped with the tasks); real models load on workers."""
+    from ..workload import load_workload
+    out = {}
+    for recipe, _ in tasks:
+        w = recipe.workload
+        if w not in out and not str(w).startswith("real:"):
+            out[w] = load_workload(w)
+    return out
+
+
 def _dask_client(executor: str, workers: int | None):
     try:
         from dask.distributed import Client, LocalCluster
@@ -86,9 +117,12 @@ def _dask_client(executor: str, workers: int | None):
                                dashboard_address=None)
         return Client(cluster), cluster
     addr = executor[len("dask://"):]
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in addr:
+        raise AccelsimError(f"--executor {executor!r}: expected dask://HOST:PORT")
     try:
         return Client(f"tcp://{addr}", timeout="10s"), None
-    except OSError as e:
+    except (OSError, ValueError, TimeoutError) as e:
         raise AccelsimError(f"cannot reach the Dask scheduler at {addr}: {e}") from None
 
 
@@ -106,15 +140,24 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
     """Run every unfinished point of *spec* into *directory*; finished points are skipped."""
     if executor not in ("serial", "processes", "dask") and not executor.startswith("dask://"):
         raise AccelsimError(f"unknown executor '{executor}' (serial, processes, dask, dask://HOST:PORT)")
-    if workers is not None and workers < 1:
-        raise AccelsimError("--workers must be >= 1")
+    cpus = os.cpu_count() or 1
+    if workers is not None and not 1 <= workers <= MAX_WORKERS_PER_CPU * cpus:
+        raise AccelsimError(f"--workers must be between 1 and {MAX_WORKERS_PER_CPU * cpus} on this machine "
+                            f"({cpus} cores), got {workers}")
     store = Store(directory)
     store.init()
+    keys = {p.key for p in spec.points}
+    _, bad = store.audit(keys)
+    if bad:   # never trust a point file this sweep cannot read: set it aside, recompute it
+        q = store.quarantine(list(bad))
+        for name, why in bad.items():
+            print(f"note: {name} {why}; moved to {q}", file=sys.stderr)
     store.write_manifest({"name": spec.name, "version": __version__, "spec": spec.raw,
                           "points": [{"key": p.key, "arch": p.arch.label, **p.recipe.as_dict()} for p in spec.points]})
     done_before = store.done() & {p.key for p in spec.points}
     tasks = _tasks(spec, done_before)
     todo = sum(len(t[1]) for t in tasks)
+    loaded = _load_workloads(tasks)
     t0 = time.monotonic()
     n_ok = n_fail = 0
     bar = Progress(todo, f"sweep {spec.name}", enabled=progress)
@@ -135,23 +178,26 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
     try:
         if executor == "serial" or todo == 0:
             for recipe, pts in tasks:
-                collect(run_task(recipe, pts))
+                collect(run_task(recipe, pts, loaded.get(recipe.workload)))
         elif executor == "processes":
             n = workers or os.cpu_count() or 1
             # fork where there is one: workers inherit the loaded modules and compiled kernels instead of
             # importing and loading them again (a spawned process, such as bench's, would otherwise pass on spawn)
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-                futs = [pool.submit(run_task, r, p) for r, p in tasks]
+            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_die_with_parent) as pool:
+                futs = [pool.submit(run_task, r, p, loaded.get(r.workload)) for r, p in tasks]
                 for f in as_completed(futs):
                     collect(f.result())
         else:
             client, cluster = _dask_client(executor, workers)
             try:
                 from dask.distributed import as_completed as dask_completed
-                futs = [client.submit(run_task, r, p, pure=False) for r, p in tasks]
+                futs = [client.submit(run_task, r, p, loaded.get(r.workload), pure=False) for r, p in tasks]
                 for f in dask_completed(futs):
                     collect(f.result())
+            except (OSError, TimeoutError) as e:
+                raise AccelsimError(f"the Dask cluster went away during the sweep ({type(e).__name__}); finished "
+                                    "points are kept: rerun to resume") from None
             finally:
                 client.close()
                 if cluster is not None:
@@ -165,9 +211,10 @@ def status(directory: str | os.PathLike) -> dict:
     store = Store(directory)
     man = store.manifest()
     keys = [p["key"] for p in man.get("points", [])]
-    done = store.done()
+    done, bad = store.audit(set(keys))
     failed = store.failures()
     return {"name": man.get("name"), "total": len(keys), "done": sum(k in done for k in keys),
             "failed": sum(k in failed and k not in done for k in keys),
             "remaining": sum(k not in done for k in keys),
-            "errors": {k: v.get("error") for k, v in failed.items() if k not in done}}
+            "errors": {k: v.get("error") for k, v in failed.items() if k not in done},
+            "bad_files": bad}

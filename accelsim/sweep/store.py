@@ -7,9 +7,16 @@ Layout of a sweep directory::
     DIR/points/KEY.parquet    the rows of one finished point
     DIR/failed/KEY.json       the error of a point that raised
 
-A point is done when its Parquet file exists; a file appears whole or not at
-all (written to a temporary name, then renamed), so a killed sweep leaves no
-half rows and a rerun skips exactly the finished points.
+A point is done when its Parquet file exists and reads as a result table; a
+file appears whole or not at all (written to a fresh temporary name, then
+renamed), so a killed sweep leaves no half rows and a rerun skips exactly the
+finished points.
+
+The store heals: a point file that is empty, unreadable, lacks the result
+columns, or was not written by this sweep (not in the manifest) is never
+trusted. :meth:`Store.audit` names them; a resumed sweep moves the bad ones to
+``DIR/quarantine/`` and recomputes them; :func:`load_results` skips them with a
+note (``df.attrs["notes"]``).
 """
 from __future__ import annotations
 
@@ -20,6 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import AccelsimError
+from ..outputs import atomic_write
+
+#: columns every point file must have to count as a result
+REQUIRED_COLUMNS = ("arch", "config", "workload", "layer", "cycles", "latency_s", "energy_pj")
 
 
 class Store:
@@ -33,9 +44,44 @@ class Store:
         self.failed.mkdir(parents=True, exist_ok=True)
 
     def done(self) -> set[str]:
+        """Keys of the point files that read as result tables."""
+        good, _ = self.audit()
+        return good
+
+    def audit(self, keys: set[str] | None = None) -> tuple[set[str], dict[str, str]]:
+        """``(good keys, {bad file name: why})``. *keys*: the manifest's points (others are foreign)."""
+        import pyarrow.parquet as pq
+        good: set[str] = set()
+        bad: dict[str, str] = {}
         if not self.points.is_dir():
-            return set()
-        return {p.stem for p in self.points.glob("*.parquet")}
+            return good, bad
+        for p in sorted(self.points.glob("*.parquet")):
+            if keys is not None and p.stem not in keys:
+                bad[p.name] = "not a point of this sweep's manifest"
+                continue
+            try:
+                if p.stat().st_size == 0:
+                    raise ValueError("empty file")
+                names = set(pq.read_schema(p).names)
+            except Exception as e:  # noqa: BLE001 - any unreadable file is reported, not trusted
+                bad[p.name] = f"unreadable ({type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''})"
+                continue
+            missing = [c for c in REQUIRED_COLUMNS if c not in names]
+            if missing:
+                bad[p.name] = f"not a result table (no '{missing[0]}' column)"
+                continue
+            good.add(p.stem)
+        return good, bad
+
+    def quarantine(self, names: list[str]) -> Path:
+        """Move bad point files aside (never delete what a user may want to look at)."""
+        q = self.root / "quarantine"
+        q.mkdir(exist_ok=True)
+        for n in names:
+            src = self.points / n
+            if src.exists():
+                os.replace(src, q / n)
+        return q
 
     def failures(self) -> dict[str, dict]:
         out = {}
@@ -47,15 +93,9 @@ class Store:
                     out[p.stem] = {"error": "unreadable failure record"}
         return out
 
-    @staticmethod
-    def _atomic(path: Path, write) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        write(tmp)
-        os.replace(tmp, path)
-
     def write_point_bytes(self, key: str, data: bytes) -> None:
         """A point's Parquet file, serialized by the worker that computed it."""
-        self._atomic(self.points / f"{key}.parquet", lambda t: t.write_bytes(data))
+        atomic_write(self.points / f"{key}.parquet", lambda f: f.write(data))
         self._clear_failure(key)
 
     def _clear_failure(self, key: str) -> None:
@@ -64,16 +104,25 @@ class Store:
             stale.unlink()
 
     def write_failure(self, key: str, info: dict) -> None:
-        self._atomic(self.failed / f"{key}.json", lambda t: t.write_text(json.dumps(info, indent=1, default=str)))
+        atomic_write(self.failed / f"{key}.json", lambda f: f.write(json.dumps(info, indent=1, default=str)), "w")
 
     def write_manifest(self, manifest: dict) -> None:
-        self._atomic(self.root / "manifest.json", lambda t: t.write_text(json.dumps(manifest, indent=1, default=str)))
+        atomic_write(self.root / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1, default=str)),
+                     "w")
 
     def manifest(self) -> dict:
         p = self.root / "manifest.json"
         if not p.is_file():
             raise AccelsimError(f"'{self.root}' is not a sweep directory (no manifest.json)")
-        return json.loads(p.read_text())
+        try:
+            man = json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+            raise AccelsimError(f"'{p}' is unreadable ({type(e).__name__}); rerun the sweep from its spec to "
+                                "rewrite it") from None
+        if not isinstance(man, dict) or not isinstance(man.get("points", []), list) \
+                or not all(isinstance(x, dict) and isinstance(x.get("key"), str) for x in man.get("points", [])):
+            raise AccelsimError(f"'{p}' is not a sweep manifest; rerun the sweep from its spec to rewrite it")
+        return man
 
 
 def load_results(directory: str | os.PathLike) -> pd.DataFrame:
@@ -81,13 +130,9 @@ def load_results(directory: str | os.PathLike) -> pd.DataFrame:
     st = Store(directory)
     if not st.points.is_dir():
         raise AccelsimError(f"'{directory}' is not a sweep directory (no points/)")
-    try:
-        order = [p["key"] for p in st.manifest().get("points", [])]
-    except AccelsimError:
-        order = []
-    files = {p.stem: p for p in st.points.glob("*.parquet")}
-    keys = [k for k in order if k in files] + sorted(k for k in files if k not in set(order))
-    frames = [pd.read_parquet(files[k]) for k in keys]
-    if not frames:
-        return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    order = [p["key"] for p in st.manifest().get("points", [])]
+    good, bad = st.audit(set(order))
+    frames = [pd.read_parquet(st.points / f"{k}.parquet") for k in order if k in good]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    df.attrs["notes"] = [f"skipped {name}: {why}" for name, why in bad.items()]
+    return df

@@ -128,3 +128,38 @@ def test_kill_9_then_resume(tmp_path):
     df = load_results(out)
     assert len(df) == 24 and df["point"].is_unique
     assert not list((out / "points").glob(".*.tmp"))
+
+
+def test_bad_point_files_are_named_set_aside_and_recomputed(tmp_path):
+    """Issue 23: an empty, garbage or foreign point file is never trusted; resume recomputes it."""
+    from accelsim.sweep.run import status
+    spec = parse_spec({"archs": ["ideal"], "workloads": ["gemm:8x8x8"], "densities": [0.5, 1.0]})
+    run_sweep(spec, tmp_path, executor="serial", progress=False)
+    pts = sorted((tmp_path / "points").glob("*.parquet"))
+    pts[0].write_bytes(b"")                         # empty
+    pts[1].write_bytes(b"PAR1 garbage")             # unreadable
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "points" / "stranger.parquet")   # not in the manifest
+    st = status(tmp_path)
+    assert st["done"] == 0 and st["remaining"] == 2 and len(st["bad_files"]) == 3
+    assert load_results(tmp_path).empty and len(load_results(tmp_path).attrs["notes"]) == 3
+    res = run_sweep(spec, tmp_path, executor="serial", progress=False)
+    assert res.done == 2 and res.skipped == 0
+    assert len(load_results(tmp_path)) == 2 and sorted(p.name for p in (tmp_path / "quarantine").iterdir())
+
+
+def test_unreadable_manifest_is_one_clear_error(tmp_path):
+    spec = parse_spec({"archs": ["ideal"], "workloads": ["gemm:8x8x8"], "densities": [0.5]})
+    run_sweep(spec, tmp_path, executor="serial", progress=False)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(AccelsimError, match="manifest.json' is unreadable"):
+        load_results(tmp_path)
+
+
+def test_failed_points_exit_3_and_workers_are_bounded(tmp_path):
+    from accelsim.cli import main
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text("archs: [{name: eie}]\nworkloads: ['gemm:8x8x8']\npatterns: ['nm:2:4']\n")
+    assert main(["sweep", str(spec_file), "-o", str(tmp_path / "out"), "--executor", "serial"]) in (0, 3)
+    with pytest.raises(AccelsimError, match="--workers must be between 1 and"):
+        run_sweep(parse_spec({"archs": ["ideal"], "workloads": ["gemm:8x8x8"]}), tmp_path / "w",
+                  workers=100000, progress=False)
