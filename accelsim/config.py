@@ -198,6 +198,10 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
     return value
 
 
+#: no parameter of any design is this large (a 10^30-row array would overflow the numba kernels' int64)
+MAX_PARAM = 1e15
+
+
 def build_dataclass(cls: type, data: Any, where: str) -> Any:
     """Build dataclass *cls* from mapping *data*, checking every key and type.
 
@@ -229,6 +233,8 @@ def build_dataclass(cls: type, data: Any, where: str) -> Any:
         md = fields[name].metadata
         if isinstance(v, float) and not math.isfinite(v) and not md.get("allow_inf"):
             raise ConfigError(f"'{path}' must be a finite number, got {v}")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) > MAX_PARAM:
+            raise ConfigError(f"'{path}' is {v:.3g}, beyond any hardware (|value| <= {MAX_PARAM:.0e})")
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             if "min" in md and v < md["min"]:
                 raise ConfigError(f"'{path}' must be >= {md['min']}, got {v}")
