@@ -1,6 +1,9 @@
 """Build a pruned trace for a workload: weights, pruning, activations."""
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..errors import PatternError, TraceError
@@ -54,27 +57,36 @@ def make_trace(workload: Workload, pattern: str | Pattern = "unstructured", dens
                          f"{MAX_TRACE_ELEMENTS:.3g} accelsim will allocate; select layers with --layers")
     index = {l.name: i for i, l in enumerate(workload.layers)}
     dens = plan_densities(wl, pat, density, profile, act_density)
-    weights = {l.name: make_weights(l.weight_shape, layer_rng(seed, index[l.name], _W_STREAM), weight_dist)
-               for l in wl.layers}
-    if pat.kind == "unstructured" and pat.scope == "global":
-        target = density if density is not None else 1.0
-        g = global_threshold_densities({n: w for n, w in weights.items() if wl.layer(n).prunable}, target)
-        dens = {n: Density(g.get(n, 1.0), d.act) for n, d in dens.items()}
-    out = []
-    pruned_any = False
-    for lay in wl.layers:
-        d = dens[lay.name]
-        w = weights.pop(lay.name)
-        # the label says what the layer got: a layer left whole (not prunable, or kept at density 1) is "dense"
-        pruned = lay.prunable and (d.weight < 1.0 or pat.kind == "nm")
-        if pruned:
-            w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM))
-            pruned_any = True
-        a = 1.0 if d.act is None else d.act
-        x = make_activations(lay.input_shape, a, layer_rng(seed, index[lay.name], _X_STREAM), clustered)
-        info = {"target_weight_density": d.weight if lay.prunable else 1.0, "target_act_density": a,
-                "pattern": pat.name if pruned else "dense"}
-        out.append(LayerTrace(lay, w, x, info))
+    from .. import budget
+    # float32 weights and inputs, plus the pruner's scores and the activations' permutation (8 bytes each)
+    budget.check(16 * total, f"a trace of '{wl.name}' ({total:.3g} elements)")
+    # every layer has its own generators, so layers are made in parallel threads (numpy's generators and
+    # sorts release the GIL) and the result is bit for bit the serial one
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+        weights = dict(zip((l.name for l in wl.layers), pool.map(
+            lambda l: make_weights(l.weight_shape, layer_rng(seed, index[l.name], _W_STREAM), weight_dist),
+            wl.layers)))
+        if pat.kind == "unstructured" and pat.scope == "global":
+            target = density if density is not None else 1.0
+            g = global_threshold_densities({n: w for n, w in weights.items() if wl.layer(n).prunable}, target)
+            dens = {n: Density(g.get(n, 1.0), d.act) for n, d in dens.items()}
+
+        def one(lay):
+            d = dens[lay.name]
+            w = weights[lay.name]
+            # the label says what the layer got: a layer left whole (not prunable, or kept at density 1) is "dense"
+            pruned = lay.prunable and (d.weight < 1.0 or pat.kind == "nm")
+            if pruned:
+                w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM))
+            a = 1.0 if d.act is None else d.act
+            x = make_activations(lay.input_shape, a, layer_rng(seed, index[lay.name], _X_STREAM), clustered)
+            info = {"target_weight_density": d.weight if lay.prunable else 1.0, "target_act_density": a,
+                    "pattern": pat.name if pruned else "dense"}
+            return LayerTrace(lay, w, x, info), pruned
+
+        made = list(pool.map(one, wl.layers))
+    out = [lt for lt, _ in made]
+    pruned_any = any(p for _, p in made)
     prov = {"pruner": "magnitude" if pat.kind not in ("random", "dense") else pat.kind,
             "pattern": pat.name if pruned_any else "dense",
             "density": density, "profile": profile, "act_density": act_density, "seed": int(seed),
