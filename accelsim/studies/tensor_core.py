@@ -56,14 +56,14 @@ def cnn_workload() -> str:
 def _run(layer: Layer, weight, p: TensorCoreParams) -> dict:
     """Sparse (when the layer can) and dense figures of one layer instance."""
     r = TensorCore().simulate_weight(layer, weight, p)
-    e = r.extra
+    e, dense = r.extra, r.totals["dense_cycles"]
     return {"sparse_path": e["sparse_path"], "sparse_reason": e["sparse_reason"],
-            "dense_s": e["dense_cycles"] / p.freq_hz, "sparse_s": r.cycles / p.freq_hz,
-            "speedup": e["speedup_vs_dense"], "bound": e["bound"], "bound_dense": e["bound_dense"],
+            "dense_s": dense / p.freq_hz, "sparse_s": r.cycles / p.freq_hz,
+            "speedup": e["speedup_vs_dense"], "bound": r.bound, "bound_dense": e["bound_dense"],
             "sm_limiter": e["sm_limiter"], "tile": e["tile"], "split_k": e["split_k"], "waves": e["waves"],
             "wave_efficiency": e["wave_efficiency"], "tile_efficiency": e["tile_efficiency"],
             "sparse_tflops": e["effective_tflops"],
-            "dense_tflops": 2.0 * layer.macs / (e["dense_cycles"] / p.freq_hz) / 1e12,
+            "dense_tflops": 2.0 * layer.macs / (dense / p.freq_hz) / 1e12,
             "sparse_dram_bytes": r.dram_bytes}
 
 
@@ -124,7 +124,7 @@ def networks(gpus, batches, use_traces: bool) -> tuple[pd.DataFrame, pd.DataFram
                "speedup": g["dense_total_s"].sum() / sp,
                "sparse_capable_share_of_dense": g.loc[g["sparse_path"], "dense_total_s"].sum() /
                g["dense_total_s"].sum()}
-        for bound in ("compute", "memory", "overhead"):
+        for bound in ("compute", "sram", "dram", "software", "pipeline"):
             row[f"share_{bound}"] = g.loc[g["bound"] == bound, "sparse_total_s"].sum() / sp
         totals.append(row)
     return per_layer, pd.DataFrame(totals)
@@ -148,12 +148,13 @@ def nm_whatif(gpu: str, batches, nets) -> pd.DataFrame:
             for lay in layers:
                 r = TensorCore().simulate_weight(lay, None, p)
                 sparse += r.cycles * lay.count
-                dense += r.extra["dense_cycles"] * lay.count
+                dense += r.totals["dense_cycles"] * lay.count
                 if r.extra["sparse_path"]:
                     wbits += (r.weight_bits + r.metadata_bits) * lay.count
                     dbits += lay.M * lay.K * 16 * lay.count
             rows.append({"gpu": gpu, "hardware": label, "pattern": pattern, "weight_density": n / m,
-                         "math_speedup": p.speedup(), "metadata_bits": p.metadata_bits or max(1, (m - 1).bit_length()),
+                         "math_speedup": p.speedup(),
+                         "metadata_bits": p.weight_format.kwargs.get("metadata_bits") or max(1, (m - 1).bit_length()),
                          "case": case, "dense_s": dense / p.freq_hz, "sparse_s": sparse / p.freq_hz,
                          "speedup": dense / sparse, "weight_bytes_ratio": wbits / dbits if dbits else float("nan")})
     return pd.DataFrame(rows)

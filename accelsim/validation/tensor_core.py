@@ -32,17 +32,18 @@ TUTORIAL = ("PyTorch tutorial 'Accelerating BERT with semi-structured (2:4) spar
 def _peak_case(gpu: str, precision: str, sparse: bool, published: float, table: str) -> dict:
     """TFLOPS at the model's math-bound limit: 2 tiles of 128x128 per SM, K = 4096, no edge tiles."""
     cfg = load_arch(gpu, {"precision": precision, "autotune": False, "tile": [128, 128, 32], "split_k": 1,
-                          "sparse": sparse})
+                          "sparse": sparse, "kernel_efficiency": {}})
     p = cfg.params
     lay = gemm("peak", M=128 * p.sms, K=4096, N=256)
     res = TensorCore().simulate_weight(lay, None, p)
-    tflops = 2.0 * lay.macs / (res.compute_cycles / p.freq_hz) / 1e12
+    tflops = 2.0 * lay.macs / (res.totals["math_cycles"] / p.freq_hz) / 1e12
     unit = "TOPS" if precision == "int8" else "TFLOPS"
     what = "2:4 sparse" if sparse else "dense"
     if sparse and precision == "tf32":
         what = "1:2 sparse"
     return {"model": "tensor_core", "quantity": f"{gpu.upper()} {precision.upper()} {what} peak",
-            "published": published, "accelsim": tflops, "unit": unit, "tolerance_pct": 1.0, "source": table}
+            "published": published, "accelsim": tflops, "unit": unit, "tolerance_pct": 1.0, "source": table,
+            "source_kind": "table", "category": "identity"}
 
 
 def _bert_base_layers(seq: int, batch: int) -> list[Layer]:
@@ -66,7 +67,7 @@ def _network_speedup(layers: list[Layer], p) -> float:
     for lay in layers:
         r = model.simulate_weight(lay, None, p)
         sparse += r.cycles * lay.count
-        dense += r.extra["dense_cycles"] * lay.count
+        dense += r.totals["dense_cycles"] * lay.count
     return dense / sparse
 
 
@@ -84,28 +85,34 @@ def cases() -> list[dict]:
         out.append(_peak_case(gpu, prec, sparse, pub, tab))
 
     # the issue's single-SM check: one SM's four tensor cores, dense 1024 x 512 x 256 (M x N x K)
-    one = load_arch("a100", {"sms": 1, "autotune": False, "tile": [128, 128, 32], "split_k": 1, "sparse": False})
+    one = load_arch("a100", {"sms": 1, "autotune": False, "tile": [128, 128, 32], "split_k": 1, "sparse": False,
+                             "kernel_efficiency": {}})
     r = TensorCore().simulate_weight(gemm("g", M=1024, K=256, N=512), None, one.params)
     out.append({"model": "tensor_core", "quantity": "single SM dense 1024x512x256 compute cycles",
-                "published": 1024 * 512 * 256 / 1024, "accelsim": r.compute_cycles, "unit": "cycles",
-                "tolerance_pct": 0.0, "source": "A100 whitepaper: 1024 dense FP16 FMA per SM per clock"})
+                "published": 1024 * 512 * 256 / 1024, "accelsim": r.totals["math_cycles"], "unit": "cycles",
+                "tolerance_pct": 0.0, "source": "A100 whitepaper: 1024 dense FP16 FMA per SM per clock",
+                "source_kind": "identity", "category": "worked_example"})
 
     # measured: the tutorial's nn.Linear(10240, 3072) on 3072 tokens. Dense runs cuBLAS (autotuned tiles); the
     # sparse run is PyTorch's CUTLASS 2:4 kernel, whose FP16 instance is one 128x128x64 thread-block tile with
     # 64x64x64 warps and no split-K (aten/src/ATen/native/sparse/cuda/SparseSemiStructuredLinear.cu).
     p = load_arch("a100", {"sparse_tile_candidates": [[128, 128, 64]], "sparse_split_k_candidates": [1]}).params
     res = TensorCore().simulate_weight(gemm("linear", M=3072, K=10240, N=3072), None, p)
-    dense_ms = res.extra["dense_cycles"] / p.freq_hz * 1e3
+    dense_ms = res.totals["dense_cycles"] / p.freq_hz * 1e3
     sparse_ms = res.cycles / p.freq_hz * 1e3
     out += [
         {"model": "tensor_core", "quantity": "A100 GEMM 3072x3072x10240 dense latency", "published": 0.870,
-         "accelsim": dense_ms, "unit": "ms", "tolerance_pct": 30.0, "source": TUTORIAL},
+         "accelsim": dense_ms, "unit": "ms", "tolerance_pct": 30.0, "source": TUTORIAL,
+         "source_kind": "text", "category": "performance"},
         {"model": "tensor_core", "quantity": "A100 GEMM 3072x3072x10240 2:4 latency", "published": 0.630,
-         "accelsim": sparse_ms, "unit": "ms", "tolerance_pct": 30.0, "source": TUTORIAL},
+         "accelsim": sparse_ms, "unit": "ms", "tolerance_pct": 30.0, "source": TUTORIAL,
+         "source_kind": "text", "category": "performance"},
         {"model": "tensor_core", "quantity": "A100 GEMM 3072x3072x10240 2:4 speedup", "published": 1.382,
-         "accelsim": res.extra["speedup_vs_dense"], "unit": "x", "tolerance_pct": 20.0, "source": TUTORIAL},
+         "accelsim": res.extra["speedup_vs_dense"], "unit": "x", "tolerance_pct": 20.0, "source": TUTORIAL,
+         "source_kind": "text", "category": "performance"},
         {"model": "tensor_core", "quantity": "A100 BERT-base seq 384 batch 64 2:4 end-to-end speedup (GEMMs only)",
          "published": 1.13, "accelsim": _network_speedup(_bert_base_layers(384, 64), p), "unit": "x",
-         "tolerance_pct": 20.0, "source": TUTORIAL + ", torch.compile table"},
+         "tolerance_pct": 20.0, "source": TUTORIAL + ", torch.compile table",
+         "source_kind": "table", "category": "performance"},
     ]
     return out
