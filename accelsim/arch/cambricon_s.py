@@ -5,8 +5,8 @@ Cooperative Software/Hardware Approach", MICRO 2018, Sec. 3-4 as far as we could
 weights in blocks (the foundation's ``block:BHxBW`` pattern: ``BH`` rows of W, i.e. output neurons or
 channels, by ``BW`` columns of K), so the output neurons that share a block share their connections.
 The hardware has the DianNao-style array of Cambricon-X (``pes`` x ``multipliers``, see
-:mod:`accelsim.arch._cambricon_common` for the mapping of output neurons to PEs and the pipeline) but
-replaces the per-PE indexing modules with:
+:mod:`accelsim.arch._cambricon_common` for the mapping of output neurons to PEs, the pipeline and the
+cycle account) but replaces the per-PE indexing modules with:
 
 * one *neuron selector module* (NSM), shared by all PEs: for the current tile of Tn output neurons it
   ANDs the block index (the input neurons any of the tile's kept blocks needs) with the input neurons'
@@ -27,16 +27,23 @@ convolutions, ``fc_weight_bits`` = 4 for fully connected layers) and entropy cod
 over the layer's quantized values, with a codebook of 2^q 16-bit centroids and a table of code lengths);
 the decoder expands them when they enter the SB, and each product looks its centroid up in the codebook.
 Storage comes from the encoders: the kept blocks (values and padding) from ``bcsr`` with the layer's block
-shape, the block index from the format named by ``block_index_format`` applied to the block-occupancy grid
-(``bitmap``: one bit per block, direct indexing over blocks; ``csr``: BCSR's column index and pointers).
+shape, the block index from the format named by ``block_index_format`` (a FormatRef) applied to the
+block-occupancy grid (``bitmap``: one bit per block, direct indexing over blocks; ``csr``: BCSR's column
+index and pointers).
 
-Energy (45 nm table scaled to 65 nm): MACs per broadcast neuron per PE; SB reads of the kept-block codes of
-the needed neurons (the SSM filters them after the read); codebook lookups and Huffman decoding
-(``energy_decoder_pj``); NBin reads of the selected neurons only; NBout writes with a nonzero flag per
-output; DRAM for the coded weights, the index, inputs and outputs. ``energy_indexing_pj`` holds the NSM
-(block index and flag reads, the AND and prefix sum, one operation per selected neuron, its output
-register), the broadcast to the PEs and the SSMs, so it compares directly with Cambricon-X's indexing
-modules.
+Declared hardware (:meth:`CambriconS.hardware`): the MAC array, ``nbin`` (input neurons with their nonzero
+flags; the NSM reads the tile's block index through it), ``nbout``, one ``sb`` per PE holding the q-bit
+codes of the kept blocks; the selectors under the names Cambricon-X gives its IMs: ``im`` (the NSM's AND
+and prefix sum and the SSMs' prefix sums), ``im_mux`` (the NSM's and the SSMs' selectors; the broadcast
+wires are charged to it) and ``im_window`` (the NSM's output register); and the decoder: ``codebook`` (2^q
+centroids per PE), ``huffman_table`` and ``huffman`` (one canonical Huffman decoder at the DRAM
+interface). Energy (45 nm table scaled to 65 nm): MACs per broadcast neuron per PE; SB reads of the
+kept-block codes of the needed neurons (the SSM filters them after the read) and the SB fill; codebook
+lookups per product and Huffman decoding per stored weight; NBin reads of the selected neurons, of the
+needed neurons' flags and of the block index, and the fill; NBout writes with a nonzero flag per output
+and the drain; the NSM's and SSMs' operations (one per 8 index or flag bits, one per selected neuron and
+per product), its output register and the broadcast; DRAM for the coded weights, tables, the index,
+inputs and outputs.
 
 What we could verify in public sources (the abstract and secondary summaries of the paper): 1.71x
 performance and 1.37x energy efficiency over Cambricon-X; NSM and SSM; block sizes for AlexNet of
@@ -49,7 +56,8 @@ and 34.83 % of its power.
 
 What it leaves out, and what we assumed where the paper is silent (or unread):
 
-* Tn = Tm = 16 and 1 GHz, as Cambricon-X (the paper compares against it at equal resources).
+* Tn = Tm = 16 and 1 GHz, as Cambricon-X (the paper compares against it at equal resources), and the
+  same assumed DRAM (16 B/cycle, the runner's roofline).
 * The NSM's width (``stream_width``, 256 index bits or flags per cycle, as Cambricon-X's stream) and its
   reading of only the flags of needed neurons; NBin is banked so that selected neurons are read alone.
 * Quantization is linear between the smallest and the largest stored value (one codebook per layer); the
@@ -57,26 +65,40 @@ What it leaves out, and what we assumed where the paper is silent (or unread):
 * The decoder keeps up with DRAM (decoding costs energy, not cycles); SB holds the q-bit codes.
 * VGG-16's block shapes are not in the sources we read: the study uses AlexNet's.
 * The same omissions as Cambricon-X: buffer overflow, the control processor, pooling and activation units.
+
+The statistical mode (:meth:`CambriconS.simulate_stats`) draws each block row's kept blocks and each
+tile's needed neurons from the layer's densities (:mod:`accelsim.arch._row_stats`), the needed nonzero
+neurons of each task as binomial in the activation density (with a convolution's zero-padded taps left
+out), and the Huffman code from the expected histogram of the quantized weights; the same pipeline and
+accounting as a trace follow.
 """
 from __future__ import annotations
 
 import heapq
+import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from ..energy import ActionCounts
 from ..errors import ConfigError, PatternError
 from ..formats import index_bits
+from ..formats.kernels import block_occupancy
+from ..hardware import Dram, FormatRef, Hardware, Logic, Memory
 from ..results import LayerResult
 from ..traces.pruners import parse_pattern
-from ._cambricon_common import (CambriconParams, array_inventory, assemble, ceil_div, log2_ceil,
-                                make_encoder, pipeline, selector, tile_rows)
+from . import _row_stats
+from ._cambricon_common import (DRAM_SOURCE, CambriconParams, Pipeline, array_compute, array_memories, assemble,
+                                ceil_div, log2_ceil, make_encoder, selector_bits, tile_rows)
 from .base import ArchModel, register
 
 INDEX_FORMATS = ("bitmap", "csr", "coo", "rle", "zero_padded_delta")
 #: bits one index operation of the NSM / SSM prefix logic handles (a narrow adder)
 BITS_PER_OP = 8
+#: per-task costs are computed for at most this many (tile, position) pairs at a time
+CHUNK = 1 << 20
 
 
 @dataclass
@@ -86,8 +108,9 @@ class CambriconSParams(CambriconParams):
     #: take the block shape from the trace's pattern (``block:BHxBW``) when it has one
     block_from_trace: bool = True
     #: format of the block-occupancy grid: bitmap (one bit per block) or csr (BCSR's indices)
-    block_index_format: str = "bitmap"
-    block_index_params: dict = field(default_factory=dict)
+    block_index_format: FormatRef = FormatRef("bitmap")
+    #: deprecated (goes in 0.3): the index encoder's parameters, now ``block_index_format: {name, params}``
+    block_index_params: dict | None = None
     #: local quantization widths (Sec. 3: 8-bit convolutions, 4-bit fully connected layers)
     conv_weight_bits: int = field(default=8, metadata={"min": 1, "max": 12})
     fc_weight_bits: int = field(default=4, metadata={"min": 1, "max": 12})
@@ -95,16 +118,22 @@ class CambriconSParams(CambriconParams):
     entropy_coding: bool = True
 
     def validate(self):
+        if self.block_index_params is not None:
+            warnings.warn("'params.block_index_params' is deprecated, give them in 'params.block_index_format' "
+                          "as {name: ..., params: {...}} (the old name goes in 0.3)", FutureWarning, stacklevel=3)
+            self.block_index_format = FormatRef(self.block_index_format.name,
+                                                {**self.block_index_format.kwargs, **self.block_index_params})
+            self.block_index_params = None
         if min(self.block) < 1:
             raise ConfigError(f"'params.block' sides must be >= 1, got {self.block}")
-        if self.block_index_format not in INDEX_FORMATS:
+        if self.block_index_format.name not in INDEX_FORMATS:
             raise ConfigError(f"'params.block_index_format' must be one of {', '.join(INDEX_FORMATS)}, "
-                              f"got {self.block_index_format!r}")
+                              f"got {self.block_index_format.name!r}")
         index_encoder(self)
 
 
 def index_encoder(p: CambriconSParams):
-    return make_encoder(p.block_index_format, dict(p.block_index_params), "block_index_format")
+    return make_encoder(p.block_index_format, "block_index_format")
 
 
 def layer_block(lt, p: CambriconSParams) -> tuple[int, int]:
@@ -158,13 +187,110 @@ def quantize(values: np.ndarray, bits: int) -> np.ndarray:
     return np.clip(np.rint((v - lo) / (hi - lo) * top), 0, top).astype(np.int64)
 
 
-def block_grid(w: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """Block occupancy: ``(ceil(M/bh), ceil(K/bw))``, true where a block holds a nonzero."""
+@njit(cache=True)
+def _kept_code_histogram(w, occ, bh, bw, bits):
+    """Histogram of :func:`quantize`'s codes over every stored entry of the kept blocks of *w* (positions
+    past the matrix's edge, stored as padding, count as zeros), without gathering the blocks."""
     M, K = w.shape
-    nbr, nbc = -(-M // bh), -(-K // bw)
-    pad = np.zeros((nbr * bh, nbc * bw), dtype=bool)
-    pad[:M, :K] = w != 0
-    return pad.reshape(nbr, bh, nbc, bw).any(axis=(1, 3))
+    lo, hi = np.inf, -np.inf
+    for i in range(M):
+        for j in range(K):
+            v = w[i, j]
+            if v != 0:
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+    top = (1 << bits) - 1
+    hist = np.zeros(top + 1, np.int64)
+    flat = not (hi > lo)
+    nbr, nbc = occ.shape
+    for bi in range(nbr):
+        for bj in range(nbc):
+            if not occ[bi, bj]:
+                continue
+            for i in range(bi * bh, bi * bh + bh):
+                for j in range(bj * bw, bj * bw + bw):
+                    if flat:
+                        hist[0] += 1
+                        continue
+                    v = w[i, j] if (i < M and j < K) else 0.0
+                    c = np.rint((v - lo) / (hi - lo) * top)
+                    c = min(max(c, 0.0), float(top))
+                    hist[int(c)] += 1
+    return hist
+
+
+def expected_huffman_bits(stored: float, nnz: float, bits: int, tau: float) -> tuple[float, int]:
+    """Expected Huffman-coded bits of *stored* quantized entries, *nnz* of them nonzero weights of the trace
+    generator's law (a Gaussian times a per-row log-normal scale, magnitude pruning at ``|w| > tau`` with
+    *tau* in units of the weights' standard deviation; 0 for patterns that keep whole blocks, rows or
+    groups), the rest zeros: the code of the expected histogram, the quantization range being the extremes
+    of *nnz* such weights. Returns the coded bits and the longest code."""
+    if stored <= 0:
+        return 0.0, 0
+    top = (1 << bits) - 1
+    s = np.exp(_row_stats.ROW_SCALE_SIGMA * _normal_quantiles(64))
+    nz = max(nnz, 1.0)
+    # the largest of nnz samples of the symmetric law: P(|w| > hi) = 1 / nnz over the kept ones
+    kept_mass = float(np.mean(_erfc_all(tau, s))) if tau > 0 else 1.0
+    hi = float(_row_stats._tail_threshold(s, min(kept_mass / nz, 1.0)))
+    if not hi > 0:
+        return float(stored) * max(bits, 1), bits
+    edges = -hi + (np.arange(top + 2) - 0.5) * (2 * hi / top)
+    edges[0], edges[-1] = -np.inf, np.inf
+    mass = _bin_mass(edges, s, tau) / kept_mass
+    counts = nnz * mass
+    zero_code = int(np.clip(np.rint(hi / (2 * hi) * top), 0, top))
+    counts[zero_code] += max(stored - nnz, 0.0)
+    lengths = huffman_code_lengths(np.rint(counts))
+    return float(counts @ lengths), int(lengths.max())
+
+
+def _normal_quantiles(n: int) -> np.ndarray:
+    """Midpoint quantiles of the standard normal law (a deterministic stand-in for draws)."""
+    p = (np.arange(n) + 0.5) / n
+    # inverse of Phi by bisection on erfc (64 points, 60 steps: exact to the float)
+    lo, hi = np.full(n, -10.0), np.full(n, 10.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = 0.5 * _erfc_vec(-mid / math.sqrt(2.0)) < p
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def _erfc_vec(x):
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = math.erfc(x[i])
+    return out
+
+
+@njit(cache=True)
+def _erfc_all(tau, s):
+    out = np.empty(s.size)
+    for i in range(s.size):
+        out[i] = math.erfc(tau / (s[i] * math.sqrt(2.0)))
+    return out
+
+
+@njit(cache=True)
+def _bin_mass(edges, s, tau):
+    """Mass of ``s z`` (averaged over the scales *s*) in each bin of *edges*, outside ``[-tau, tau]``."""
+    nb = edges.size - 1
+    out = np.zeros(nb)
+    r2 = math.sqrt(2.0)
+    for k in range(s.size):
+        for b in range(nb):
+            a, c = edges[b], edges[b + 1]
+            # the part of [a, c] outside (-tau, tau)
+            m = 0.0
+            for lo, hi in ((a, min(c, -tau)), (max(a, tau), c)):
+                if hi > lo:
+                    m += 0.5 * (math.erfc(lo / (s[k] * r2)) - math.erfc(hi / (s[k] * r2)))
+            out[b] += m
+    return out / s.size
 
 
 @register
@@ -173,31 +299,64 @@ class CambriconS(ArchModel):
     description = "Cambricon-S (MICRO 2018): block-pruned weights, shared neuron selector skipping zero activations"
     Params = CambriconSParams
 
+    def hardware(self, p: CambriconSParams) -> Hardware:
+        """The PE array and its buffers (:func:`~accelsim.arch._cambricon_common.array_memories`) plus:
+
+        * what replaces Cambricon-X's per-PE indexing modules: one shared NSM, which ANDs ``stream_width``
+          block-index bits with the neurons' flags, prefix-sums them and selects Tm needed nonzero neurons
+          per cycle into its ``stream_width`` output register (``im_window``; ``Tm x stream_width x
+          value_bits`` multiplexer bits), and one SSM per PE selecting the Tm matching synapse codes out of
+          a ``stream_width`` window (``Tm x stream_width x q`` bits, ``q`` the wider of the two quantization
+          widths) with its own prefix sum: the selectors are ``im_mux``, the prefix logic ``im``;
+        * the decoder: a ``codebook`` of ``2^q`` centroids of ``value_bits`` per PE (one read port per
+          multiplier not counted) and, with ``entropy_coding``, one canonical Huffman decoder at the DRAM
+          interface: a symbol table of ``2^q`` entries (symbol and code length, ``huffman_table``) and a
+          comparator of up to ``2q`` bits per code length (``huffman``; code lengths assumed at most
+          ``2q`` bits).
+        """
+        W, Tm, vb, P = p.stream_width, p.multipliers, p.value_bits, p.pes
+        q = max(p.conv_weight_bits, p.fc_weight_bits)
+        pos = log2_ceil(W)
+        mems = array_memories(p, FormatRef("bcsr", {"block": tuple(p.block), "value_bits": q}), ("weights",))
+        mems[0] = Memory("nbin", "sram", p.nbin_bytes, width_bits=W * vb, operands=("inputs", "indices"),
+                         format=p.block_index_format)
+        mems += [Memory("im_window", "rf", W * vb / 8, width_bits=W * vb, operands=("inputs",)),
+                 Memory("codebook", "rf", (1 << q) * vb / 8, count=P, width_bits=vb, operands=("codebook",))]
+        logic = [Logic("im_mux", "mux", selector_bits(1, Tm, W, vb) + selector_bits(P, Tm, W, q)),
+                 Logic("im", "index", W * (pos + 1) + P * W * pos)]
+        if p.entropy_coding:
+            mems.append(Memory("huffman_table", "rf", (1 << q) * (q + log2_ceil(2 * q)) / 8,
+                               width_bits=q + log2_ceil(2 * q), operands=("codebook",)))
+            logic.append(Logic("huffman", "index", (2 * q) ** 2))
+        return Hardware(compute=array_compute(p), memories=mems, logic=logic,
+                        dram=Dram(p.dram_bytes_per_cycle, DRAM_SOURCE))
+
+    # ---- the trace path ------------------------------------------------------------------------------
     def simulate(self, lt, p: CambriconSParams) -> LayerResult:
         lay = lt.layer
         M, K, N, G = lay.M, lay.K, lay.N, lay.groups
-        P, Tm, vb, W = p.pes, p.multipliers, p.value_bits, p.stream_width
+        P, Tm = p.pes, p.multipliers
         bh, bw = layer_block(lt, p)
         q = p.conv_weight_bits if lay.is_conv else p.fc_weight_bits
-        w = lt.weight
+        mask = lt.weight != 0          # one byte per weight: the only temporary of the layer's size
 
-        # ---- storage: kept blocks through bcsr, the block index through its own encoder ----
-        vals = make_encoder("bcsr", {"block": (bh, bw), "value_bits": q}, "block").encode(w)
-        occ = block_grid(w, bh, bw)
-        nbr, nbc = occ.shape
-        idx_bits = float(index_encoder(p).measure(occ).metadata_bits)
+        # storage: kept blocks through bcsr, the block index through its own encoder
+        vals = make_encoder(FormatRef("bcsr", {"block": (bh, bw), "value_bits": q}), "block").measure(mask)
+        occ = block_occupancy(mask, bh, bw)
+        del mask
         stored = int(vals.stored_entries)
+        idx_bits = float(index_encoder(p).measure(occ).metadata_bits)
+        coded, longest = float(stored * q), 0
         if p.entropy_coding and stored:
-            counts = np.bincount(quantize(vals.payload["blocks"], q), minlength=1 << q)
+            counts = _kept_code_histogram(np.ascontiguousarray(lt.weight), occ, bh, bw, q)
             lengths = huffman_code_lengths(counts)
-            coded = float(counts @ lengths)
-            tables = float((1 << q) * vb + (1 << q) * index_bits(int(lengths.max()) + 1))
-        else:
-            coded = float(vals.value_bits)
-            tables = float((1 << q) * vb)
-        w_bits = coded + tables
+            coded, longest = float(counts @ lengths), int(lengths.max())
+        nbr, nbc = occ.shape
+        widths = np.full(nbc, bw, dtype=np.int64)
+        widths[-1] = K - (nbc - 1) * bw
+        kept_cols = occ.astype(np.int64) @ widths                      # needed neurons of each block row
 
-        # ---- the tiles' needed neurons (block index) and needed nonzero neurons (with the flags) ----
+        # the tiles' needed neurons (block index) and the needed nonzero neurons of every task (flags)
         rows = tile_rows(M, G, P)
         active = rows >= 0
         n_tiles = rows.shape[0]
@@ -205,87 +364,143 @@ class CambriconS(ArchModel):
         tile_blocks = np.zeros((n_tiles, nbc), dtype=bool)
         for j in range(P):
             tile_blocks |= occ[safe[:, j] // bh] & active[:, j:j + 1]
-        widths = np.full(nbc, bw, dtype=np.int64)
-        widths[-1] = K - (nbc - 1) * bw
-        U_mask = np.repeat(tile_blocks, bw, axis=1)[:, :K]
-        U = U_mask.sum(axis=1).astype(np.int64)
+        U = tile_blocks.astype(np.int64) @ widths
         spanned = np.array([np.unique(safe[t][active[t]] // bh).size for t in range(n_tiles)], dtype=np.int64)
-        idx_pos = spanned * nbc
-        kept_cols_row = occ.astype(np.int64) @ widths                  # needed neurons of each block row
-        own = np.where(active, kept_cols_row[safe // bh], 0)           # per PE of each tile
+        own = np.where(active, kept_cols[safe // bh], 0)
 
+        scan = np.maximum(ceil_div(spanned * nbc, p.stream_width), ceil_div(U, p.stream_width))
+        pl = Pipeline(n_tiles, P, N, p.fifo_tasks)
         per_group = n_tiles // G
-        L = np.zeros((n_tiles, N), dtype=np.int64)
+        L_tile = np.zeros(n_tiles)
+        starts = np.arange(0, K, bw)
+        step = max(1, CHUNK // max(N, 1))
         for g, xg in enumerate(lt.x_masks()):
-            sl = slice(g * per_group, (g + 1) * per_group)
-            L[sl] = np.rint(U_mask[sl].astype(np.float32) @ xg.astype(np.float32)).astype(np.int64)
+            # nonzero inputs of every block column at every position (bw rows of X summed)
+            xb = np.add.reduceat(xg.astype(np.float32), starts, axis=0)
+            for t0 in range(g * per_group, (g + 1) * per_group, step):
+                t1 = min(t0 + step, (g + 1) * per_group)
+                L = np.rint(tile_blocks[t0:t1].astype(np.float32) @ xb).astype(np.int64)
+                L_tile[t0:t1] = L.sum(axis=1)
+                pl.feed(np.zeros((t1 - t0, P), dtype=np.int64), ceil_div(L, Tm), active[t0:t1], scan[t0:t1])
+        return self._result(p, lay, pl, active, q=q, block=(bh, bw), stored=stored,
+                            padding=float(vals.padding_entries), kept_blocks=float(occ.sum()), coded=coded,
+                            longest=longest, idx_bits=idx_bits, nbr=nbr, U=U, spanned=spanned, own=own, L_tile=L_tile)
 
-        scan = np.maximum(ceil_div(idx_pos, W), ceil_div(U, W))
-        cycles, busy = pipeline(np.zeros((n_tiles, P), dtype=np.int64), ceil_div(L, Tm), active, scan, N,
-                                p.fifo_tasks)
+    # ---- the statistical mode -----------------------------------------------------------------------
+    def simulate_stats(self, ls, p: CambriconSParams) -> LayerResult:
+        """Expected values from the layer's shape and densities (module docstring), in O(rows + N) memory."""
+        lay = ls.layer
+        M, K, N, G = lay.M, lay.K, lay.N, lay.groups
+        bh, bw = layer_block(ls, p)
+        q = p.conv_weight_bits if lay.is_conv else p.fc_weight_bits
+        rng = np.random.default_rng([int(ls.seed), 0x43581])
+        model = _row_stats.row_model(ls, rng)
+        nbr, nbc = -(-M // bh), -(-K // bw)
+        col_w = K / nbc
 
-        # ---- actions ----
+        # kept blocks of every block row: binomial in the probability that a block holds a nonzero
+        b_start = np.arange(nbr) * bh
+        b_stop = np.minimum(b_start + bh, M)
+        kept = rng.binomial(nbc, 1.0 - model.empty_prob(b_start, b_stop, bw))
+        kept_blocks = float(kept.sum())
+        stored = int(kept_blocks) * bh * bw
+        nnz = float(model.nnz.sum())
+        idx_bits = float(index_encoder(p).expected((nbr, nbc), kept_blocks / (nbr * nbc)).metadata_bits)
+        coded, longest = float(stored * q), 0
+        if p.entropy_coding and stored:
+            tau = 0.0
+            if ls.pattern.kind in ("unstructured", "balanced") and ls.weight_density < 1.0:
+                s = np.exp(_row_stats.ROW_SCALE_SIGMA * _normal_quantiles(64))
+                tau = float(_row_stats._tail_threshold(s, ls.weight_density))
+            coded, longest = expected_huffman_bits(stored, nnz, q, tau)
+
+        P = p.pes
+        rows = tile_rows(M, G, P)
+        active = rows >= 0
+        n_tiles = rows.shape[0]
+        first = np.where(active, rows, M).min(axis=1)
+        last = np.where(active, rows, -1).max(axis=1)
+        sb0, sb1 = first // bh, last // bh
+        spanned = sb1 - sb0 + 1
+        # needed neurons: one block row's kept blocks, or the union over the block rows the tile spans
+        union = rng.binomial(nbc, 1.0 - model.empty_prob(sb0 * bh, np.minimum((sb1 + 1) * bh, M), bw))
+        U = np.rint(np.where(spanned == 1, kept[sb0], union) * col_w).astype(np.int64)
+        own = np.where(active, np.rint(kept[np.maximum(rows, 0) // bh] * col_w).astype(np.int64), 0)
+        scan = np.maximum(ceil_div(spanned * nbc, p.stream_width), ceil_div(U, p.stream_width))
+
+        valid = valid_tap_fraction(lay)
+        pl = Pipeline(n_tiles, P, N, p.fifo_tasks)
+        L_tile = np.zeros(n_tiles)
+        step = max(1, CHUNK // max(N, 1))
+        for t0 in range(0, n_tiles, step):
+            t1 = min(t0 + step, n_tiles)
+            L = rng.binomial(np.rint(U[t0:t1, None] * valid[None, :]).astype(np.int64), ls.act_density)
+            L_tile[t0:t1] = L.sum(axis=1)
+            pl.feed(np.zeros((t1 - t0, P), dtype=np.int64), ceil_div(L, p.multipliers), active[t0:t1], scan[t0:t1])
+        return self._result(p, lay, pl, active, q=q, block=(bh, bw), stored=stored, padding=float(stored - nnz),
+                            kept_blocks=kept_blocks, coded=coded, longest=longest, idx_bits=idx_bits, nbr=nbr, U=U,
+                            spanned=spanned, own=own, L_tile=L_tile)
+
+    # ---- what both paths report ---------------------------------------------------------------------
+    def _result(self, p: CambriconSParams, lay, pl: Pipeline, active, *, q, block, stored, padding, kept_blocks,
+                coded, longest, idx_bits, nbr, U, spanned, own, L_tile) -> LayerResult:
+        hw = self.hardware(p)
+        M, N = lay.M, lay.N
+        vb = p.value_bits
+        # the codebook of 2^q centroids, and with a Huffman code the table of code lengths
+        tables = float((1 << q) * vb)
+        if p.entropy_coding and stored:
+            tables += float((1 << q) * index_bits(longest + 1))
+        w_bits = coded + tables
+
         n_active = active.sum(axis=1).astype(np.float64)
-        L_tile = L.sum(axis=1).astype(np.float64)
         L_sum = float(L_tile.sum())
         products = float(n_active @ L_tile)
+        sb, nbin, nbout = hw.memory("sb"), hw.memory("nbin"), hw.memory("nbout")
         acts = ActionCounts().mac(products, vb)
-        sb_bits = float(N) * float(own.sum()) * q + stored * q
-        acts.sram(sb_bits, p.sb_bytes, component="sb")
-        acts.rf(products * vb, max(1, (1 << q) * vb // 8), component="decoder")
-        acts.index(stored, component="decoder")
-        x_elems = float(lt.input.size)
-        nbin_bits = L_sum * vb + x_elems * vb
-        acts.sram(nbin_bits, p.nbin_bytes, component="nbin")
-        nbout_bits = 2.0 * M * N * vb + M * N
-        acts.sram(nbout_bits, p.nbout_bytes, component="nbout")
-        # NSM: block index and flags read, AND + prefix sum, selection, output register; broadcast; SSMs
+        sb_reads = float(N) * float(own.sum()) * q
+        acts.write(sb, stored * q).read(sb, sb_reads)
+        acts.read(hw.memory("codebook"), products * vb)
+        if p.entropy_coding:
+            acts.index(stored, component="huffman")
+        x_elems = float(math.prod(lay.input_shape))
+        acts.write(nbin, x_elems * vb).read(nbin, L_sum * vb)
+        acts.write(nbout, float(M) * N * (vb + 1)).read(nbout, float(M) * N * vb)
+        # NSM: the needed neurons' flags and the tile's block index, read through NBin; AND + prefix sum and
+        # one op per selected neuron; its output register; the SSMs; the broadcast to the PEs
+        idx_pos = spanned * (-(-lay.K // block[1]))
         flag_bits = float(N) * float(U.sum())
         index_reads = float(N) * idx_bits * float(spanned.sum()) / max(nbr, 1)
-        acts.sram(flag_bits + index_reads, p.nbin_bytes, component="indexing")
+        acts.read(nbin, flag_bits + index_reads)
         nsm_ops = float(N) * float(ceil_div(idx_pos + U, BITS_PER_OP).sum()) + L_sum
         ssm_ops = products + float(N) * float(n_active @ ceil_div(U, BITS_PER_OP))
-        acts.index(nsm_ops + ssm_ops, component="indexing")
-        acts.rf(L_sum * vb, max(1, W * vb // 8), component="indexing")
-        acts.wire(products * vb * p.bc_pe_hops, component="indexing")
+        acts.index(nsm_ops + ssm_ops, component="im")
+        acts.write(hw.memory("im_window"), L_sum * vb)
+        acts.wire(products * vb * p.bc_pe_hops, component="im_mux")
         dram = (w_bits + idx_bits) / 8 + x_elems * vb / 8 + M * N * vb / 8
         acts.dram(dram)
-        sram_bytes = (sb_bits + nbin_bits + nbout_bits + flag_bits + index_reads) / 8
-
+        sram_bits = stored * q + sb_reads + x_elems * vb + L_sum * vb + M * N * (2 * vb + 1) + flag_bits + index_reads
         needed = float(N) * float(U.sum())
-        return assemble(p, pipeline_cycles=cycles, busy=busy, scan_cycles=float(scan.sum()) * N, products=products,
-                        actions=acts, weight_bits=w_bits, metadata_bits=idx_bits, dram_bytes=dram,
-                        sram_bytes=sram_bytes,
-                        extra={"block": f"{bh}x{bw}", "quant_bits": q,
-                               "code_bits_per_weight": coded / stored if stored else 0.0,
-                               "stored_entries": float(stored), "padding_entries": float(vals.padding_entries),
-                               "kept_blocks": int(occ.sum()), "tiles": n_tiles,
-                               "needed_neuron_fraction": float(U.sum()) / (n_tiles * K) if n_tiles else 0.0,
+        n_tiles = active.shape[0]
+        return assemble(p, pl, n_active, products=products, actions=acts, weight_bits=w_bits, metadata_bits=idx_bits,
+                        dram_bytes=dram, sram_bytes=sram_bits / 8,
+                        totals={"stored_entries": float(stored), "padding_entries": float(padding),
+                                "kept_blocks": float(kept_blocks)},
+                        extra={"block": f"{block[0]}x{block[1]}", "quant_bits": q,
+                               "code_bits_per_weight": coded / stored if stored else 0.0, "tiles": n_tiles,
+                               "needed_neuron_fraction": float(U.sum()) / (n_tiles * lay.K) if n_tiles else 0.0,
                                "activation_skip_fraction": 1.0 - L_sum / needed if needed else 0.0})
 
-    def inventory(self, p: CambriconSParams):
-        """The PE array and buffers (:func:`~accelsim.arch._cambricon_common.array_inventory`) plus:
 
-        * ``indexing`` (what replaces Cambricon-X's per-PE indexing modules): one shared NSM, which ANDs
-          ``stream_width`` block-index bits with the neurons' flags, prefix-sums them and selects Tm needed
-          nonzero neurons per cycle into its ``stream_width`` output register (``Tm x stream_width x
-          value_bits`` multiplexer bits), and one SSM per PE selecting the Tm matching synapse codes out of
-          a ``stream_width`` window (``Tm x stream_width x q`` bits, ``q`` the wider of the two quantization
-          widths) with its own prefix sum;
-        * ``decoder``: a codebook of ``2^q`` centroids of ``value_bits`` per PE (one read port per multiplier
-          not counted) and, with ``entropy_coding``, one canonical Huffman decoder at the DRAM interface: a
-          symbol table of ``2^q`` entries (symbol and code length) and a comparator of up to ``2q`` bits per
-          code length (code lengths assumed at most ``2q`` bits).
-        """
-        inv = array_inventory(p)
-        W, Tm, vb = p.stream_width, p.multipliers, p.value_bits
-        q = max(p.conv_weight_bits, p.fc_weight_bits)
-        pos = log2_ceil(W)
-        inv.rf(W * vb / 8, component="indexing")
-        selector(inv, 1, Tm, W, vb, W * (pos + 1), component="indexing")
-        selector(inv, p.pes, Tm, W, q, W * pos, component="indexing")
-        inv.rf((1 << q) * vb / 8, p.pes, component="decoder")
-        if p.entropy_coding:
-            inv.rf((1 << q) * (q + log2_ceil(2 * q)) / 8, component="decoder")
-            inv.index((2 * q) ** 2, component="decoder")
-        return inv
+def valid_tap_fraction(lay) -> np.ndarray:
+    """Per output position, the fraction of a convolution's taps that fall inside the input (the rest are
+    zero padding, which the NSM skips like zero activations); ones for other layers. Length ``N``."""
+    if not lay.is_conv or not lay.pad:
+        return np.ones(lay.N)
+
+    def along(size, out, k):
+        o = np.arange(out)[:, None] * lay.stride - lay.pad + np.arange(k)[None, :]
+        return ((o >= 0) & (o < size)).sum(axis=1) / k
+
+    per = np.outer(along(lay.H, lay.P, lay.R), along(lay.W, lay.Q, lay.S)).ravel()
+    return np.tile(per, lay.N // per.size)

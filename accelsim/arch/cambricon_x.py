@@ -7,30 +7,36 @@ its *nonzero* synapses only, stored compressed in its own synapse buffer. A buff
 NBin and the PEs holds one indexing module (IM) per PE: the input neurons stream past the IMs and each IM
 uses its PE's weight index to select the neurons that PE needs and sends them over the PE's Tm-wide link.
 PEs run asynchronously (see :mod:`accelsim.arch._cambricon_common` for the mapping of output neurons to
-PEs and the BC/PE pipeline). Zero activations are *not* skipped: every stored synapse is multiplied.
+PEs, the BC/PE pipeline and the cycle account). Zero activations are *not* skipped: every stored synapse
+is multiplied.
 
 Per task (one output neuron per PE) a PE spends ``ceil(E / Tm)`` cycles, ``E`` its row's stored entries
 (nonzeros plus the padding entries of its index format); the BC spends ``ceil(K / stream_width)`` cycles
 streaming the ``K`` input neurons past the IMs. Load imbalance comes from rows of unequal density in the
 same tile: the per-PE FIFO lets a PE run ahead of the others by ``fifo_tasks`` tasks, no more.
 
-Weight indexing comes from the format encoder named in the config (``weight_format`` plus
-``format_params``), each output neuron's synapses being their own stream:
+Weight indexing comes from the format encoder named by ``weight_format`` (a FormatRef), each output
+neuron's synapses being their own stream:
 
 * step indexing (the paper's choice, more efficient in area and power than direct indexing): each synapse
-  with the run of zeros before it, ``csr`` with ``index_mode: relative`` (default 4-bit steps; a longer gap
-  stores padding entries that occupy a multiplier slot), or ``rle`` / ``zero_padded_delta``; the IM
-  accumulates the steps into neuron addresses, Tm per cycle;
+  with the run of zeros before it, ``{name: csr, params: {index_mode: relative, index_bits: 4}}`` (the
+  default; a longer gap stores padding entries that occupy a multiplier slot), or ``rle`` /
+  ``zero_padded_delta``, or absolute offsets (``csr`` absolute, ``coo``); the IM accumulates the steps into
+  neuron addresses, Tm per cycle;
 * direct indexing: ``bitmap``, one bit per synapse position; the IM prefix-sums the bit string
   (``stream_width`` bits per cycle) to find the neurons;
 * ``dense``: no index, every synapse stored (DianNao's operation, the dense baseline).
 
-Energy (action counts priced by the config's table, 45 nm data scaled to 65 nm): MACs for every stored
-entry; SB reads of the synapses per use; NBin reads of the streamed input neurons (once per task, shared
-by the IMs); NBout writes and drains; DRAM for weights with their index (from the encoder), inputs and
-outputs. The IM's work is its own component, ``energy_indexing_pj``: reading the index, writing the
-streamed neurons into each IM's window register, decoding (one index operation per step, or per 8 bits of
-a direct index, plus one per selected neuron) and sending the selected neurons over the BC-to-PE wires.
+Declared hardware (:meth:`CambriconX.hardware`): the MAC array (``mac``), ``nbin``, ``nbout``, one ``sb``
+per PE holding the synapses and their index in ``weight_format``, and the IMs: ``im_window`` (each IM's
+register of the streamed neurons), ``im_mux`` (each IM's selector of Tm neurons out of that window; the
+selected neurons' wires to the PE are charged to it) and ``im`` (the index logic turning the index into
+window positions). Energy (action counts priced by the config's table, 45 nm data scaled to 65 nm): MACs
+for every stored entry; SB reads of the synapses and of their index per use, SB fill; NBin reads of the
+streamed input neurons (once per task, shared by the IMs) and fill; NBout writes and drains; the IMs'
+window writes, decode operations (one per step, or per 8 bits of a direct index, plus one per selected
+neuron) and the BC-to-PE wires; DRAM for weights with their index (from the encoder), inputs and outputs.
+The IMs are the ``im*`` components, the same names Cambricon-S gives its selectors.
 
 What we could verify in public sources: the abstract (16 PEs, up to 544 GOP/s, 6.38 mm^2 and 954 mW at
 65 nm, 7.23x speedup and 6.43x energy saving over DianNao on average); the BC/IM/PEFU organization and
@@ -48,21 +54,32 @@ What it leaves out, and what we assumed where the paper is silent (or unread):
 * PE asynchrony is bounded by a per-PE FIFO of ``fifo_tasks`` tasks (assumed 2); the paper does not say
   how far PEs may drift apart.
 * Buffer capacities (assumed NBin = NBout = 8 KB, SB = 16 KB per PE) only price accesses: SB overflow and
-  refetching are not modelled; every layer reads its input from and writes its output to DRAM once.
+  refetching are not modelled; every layer reads its input from and writes its output to DRAM once, at
+  the assumed ``dram_bytes_per_cycle`` (16 B/cycle), overlapped with compute (the runner's roofline).
 * The BCFU (pooling, activation functions) and the control processor are not modelled.
 * Grouped and depthwise convolutions: tiles never mix groups, so a depthwise layer uses one PE per tile.
+
+The statistical mode (:meth:`CambriconX.simulate_stats`) draws each row's stored entries from the layer's
+density (:mod:`accelsim.arch._row_stats`: per-row densities of magnitude pruning, block rows, N:M rows,
+kept channels; padding entries as expected for the row's density) and runs them through the same pipeline
+and accounting as a trace: memory O(rows).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..energy import ActionCounts
 from ..errors import ConfigError
+from ..hardware import Dram, FormatRef, Hardware, Logic, Memory
 from ..results import LayerResult
-from ._cambricon_common import (CambriconParams, array_inventory, assemble, ceil_div, log2_ceil, make_encoder,
-                                pipeline, selector, tile_rows)
+from . import _row_stats
+from ._cambricon_common import (DRAM_SOURCE, CambriconParams, Pipeline, array_compute, array_memories, assemble,
+                                ceil_div, log2_ceil, make_encoder, selector_bits, tile_rows)
 from .base import ArchModel, register
 
 #: formats whose index is kept per output neuron (the rows of W), and how the IM reads it
@@ -75,59 +92,103 @@ DIRECT_BITS_PER_OP = 8
 
 @dataclass
 class CambriconXParams(CambriconParams):
-    #: the synapses' storage format (an accelsim.formats name): csr (relative) is step indexing,
-    #: bitmap is direct indexing, dense is DianNao's operation
-    weight_format: str = "csr"
-    #: parameters of the encoder (value_bits comes from value_bits)
-    format_params: dict = field(default_factory=lambda: {"index_mode": "relative", "index_bits": 4})
+    #: the synapses' storage format: csr (relative) is step indexing, bitmap direct indexing, dense is
+    #: DianNao's operation (value_bits comes from value_bits unless the format's params give it)
+    weight_format: FormatRef = FormatRef("csr", {"index_mode": "relative", "index_bits": 4})
+    #: deprecated (goes in 0.3): the encoder's parameters, now ``weight_format: {name, params}``
+    format_params: dict | None = None
 
     def validate(self):
+        if self.format_params is not None:
+            warnings.warn("'params.format_params' is deprecated, give them in 'params.weight_format' as "
+                          "{name: ..., params: {...}} (the old name goes in 0.3)", FutureWarning, stacklevel=3)
+            self.weight_format = FormatRef(self.weight_format.name, {**self.weight_format.kwargs,
+                                                                      **self.format_params})
+            self.format_params = None
         allowed = STEP_FORMATS + DIRECT_FORMATS + PLAIN_FORMATS
-        if self.weight_format not in allowed:
+        if self.weight_format.name not in allowed:
             raise ConfigError(f"'params.weight_format' must keep each output neuron's synapses together, one of "
-                              f"{', '.join(allowed)}; got {self.weight_format!r}")
-        if self.format_params.get("order", "row") != "row":
-            raise ConfigError("'params.format_params.order' must be row: Cambricon-X stores each output "
+                              f"{', '.join(allowed)}; got {self.weight_format.name!r}")
+        if self.weight_format.kwargs.get("order", "row") != "row":
+            raise ConfigError("'params.weight_format.params.order' must be row: Cambricon-X stores each output "
                               "neuron's synapses as one stream")
         encoder(self)
 
     @property
     def index_kind(self) -> str:
-        if self.weight_format in DIRECT_FORMATS:
+        if self.weight_format.name in DIRECT_FORMATS:
             return "direct"
-        if self.weight_format in PLAIN_FORMATS:
+        if self.weight_format.name in PLAIN_FORMATS:
             return "dense"
         return "step"
 
 
 def encoder(p: CambriconXParams):
-    return make_encoder(p.weight_format, {"value_bits": p.value_bits, **p.format_params}, "weight_format")
+    return make_encoder(p.weight_format, "weight_format", value_bits=p.value_bits)
 
 
-def row_entries(fmt, w: np.ndarray) -> tuple[np.ndarray, float, float, int]:
-    """Stored entries of every row of *w* (nonzeros plus padding) and the storage totals,
+def step_span(fmt) -> int:
+    """Positions one stored entry of a gap-coded row can cover (a longer gap stores padding entries);
+    0 when the format stores no padding (absolute offsets, bitmap, dense)."""
+    if fmt.name == "csr" and fmt.p.index_mode == "relative":
+        return 1 << (fmt.p.index_bits or 4)
+    if fmt.name in ("rle", "zero_padded_delta"):
+        return fmt.span()
+    return 0
+
+
+@njit(cache=True)
+def _row_entries(mask, span):
+    """Stored entries of every row stream of *mask*: its nonzeros plus ``gap // span`` padding entries
+    before a nonzero that follows ``gap`` zeros (span 0: no padding)."""
+    rows, cols = mask.shape
+    out = np.zeros(rows, np.int64)
+    for i in range(rows):
+        last = -1
+        e = 0
+        for j in range(cols):
+            if mask[i, j]:
+                if span > 0:
+                    e += (j - last - 1) // span
+                last = j
+                e += 1
+        out[i] = e
+    return out
+
+
+def row_entries(fmt, mask: np.ndarray) -> tuple[np.ndarray, float, float, int]:
+    """Stored entries of every row of the nonzero *mask* (nonzeros plus padding) and the storage totals
     ``(entries, value_bits, metadata_bits, padding_entries)``, from the encoder.
 
-    Each row is its own stream: CSR keeps rows apart by construction (its row pointers give the entries);
-    a format without padding stores each nonzero once; other streamed formats are measured row by row.
+    Each row is its own stream. CSR (relative indices restart every row), COO, bitmap and dense measure the
+    whole matrix at once; a gap-coded stream (``rle``, ``zero_padded_delta``) is measured row by row.
     """
-    nnz = np.count_nonzero(w, axis=1).astype(np.int64)
-    if fmt.name == "csr":
-        enc = fmt.encode(w)
-        entries = np.diff(np.asarray(enc.payload["ptr"], dtype=np.int64))
-        return entries, float(enc.value_bits), float(enc.metadata_bits), int(enc.padding_entries)
-    enc = fmt.measure(w)
-    if enc.padding_entries == 0:
-        return nnz, float(enc.value_bits), float(enc.metadata_bits), 0
-    entries = np.empty(w.shape[0], dtype=np.int64)
-    vb = mb = pads = 0
-    for i in range(w.shape[0]):
-        e = fmt.measure(w[i:i + 1])
-        entries[i] = e.nnz + e.padding_entries
-        vb += e.value_bits
-        mb += e.metadata_bits
-        pads += e.padding_entries
-    return entries, float(vb), float(mb), int(pads)
+    entries = _row_entries(mask, step_span(fmt))
+    if fmt.name in ("rle", "zero_padded_delta"):
+        vb = mb = pads = 0
+        for i in range(mask.shape[0]):
+            e = fmt.measure(mask[i:i + 1])
+            vb += e.value_bits
+            mb += e.metadata_bits
+            pads += e.padding_entries
+        return entries, float(vb), float(mb), int(pads)
+    enc = fmt.measure(mask)
+    if fmt.name == "dense":   # every synapse stored, zeros included
+        entries = np.full(mask.shape[0], mask.shape[1], dtype=np.int64)
+    return entries, float(enc.value_bits), float(enc.metadata_bits), int(enc.padding_entries)
+
+
+def expected_storage(fmt, lay, entries: np.ndarray, density: float) -> tuple[float, float]:
+    """``(value_bits, metadata_bits)`` of *entries* stored entries (drawn rows of the statistical mode): the
+    encoder's analytic size at the layer's density, its per-entry part rescaled to the drawn entries."""
+    e = fmt.expected((lay.M, lay.K), min(max(density, 0.0), 1.0))
+    total = float(entries.sum())
+    if fmt.name in ("dense", "bitmap"):
+        return total * fmt.p.value_bits, float(e.metadata_bits)
+    fixed = float(e.breakdown.get("pointers", 0.0))
+    stored = float(e.nnz + e.padding_entries)
+    per_entry = (float(e.metadata_bits) - fixed) / stored if stored > 0 else 0.0
+    return total * fmt.p.value_bits, total * per_entry + fixed
 
 
 @register
@@ -136,69 +197,96 @@ class CambriconX(ArchModel):
     description = "Cambricon-X (MICRO 2016): 16 PEs x 16 multipliers, per-PE indexing modules, sparse weights only"
     Params = CambriconXParams
 
+    def hardware(self, p: CambriconXParams) -> Hardware:
+        """The PE array and its buffers (:func:`~accelsim.arch._cambricon_common.array_memories`) plus one
+        indexing module per PE in the buffer controller (the IM whose share of the area Cambricon-S quotes
+        as 31.07 %): ``im_window``, a register of the ``stream_width`` streamed input neurons; ``im_mux``, a
+        selector picking the PE's Tm neurons out of that window (``Tm x stream_width x value_bits``
+        multiplexer bits); ``im``, the index logic turning the PE's index into window positions: the
+        running sum of Tm steps of ``log2(stream_width)`` bits (step indexing) or a prefix sum over the
+        ``stream_width`` bits of a direct index. DianNao's operation (``weight_format: dense``) has no IM.
+        The control processor, the BCFU and the DRAM interface are left out.
+        """
+        W, Tm, vb, P = p.stream_width, p.multipliers, p.value_bits, p.pes
+        mems = array_memories(p, p.weight_format)
+        logic = []
+        kind = p.index_kind
+        if kind != "dense":
+            pos = log2_ceil(W)
+            prefix = Tm * pos if kind == "step" else W * pos
+            mems.append(Memory("im_window", "rf", W * vb / 8, count=P, width_bits=W * vb, operands=("inputs",)))
+            logic = [Logic("im_mux", "mux", selector_bits(P, Tm, W, vb)), Logic("im", "index", P * prefix)]
+        return Hardware(compute=array_compute(p), memories=mems, logic=logic,
+                        dram=Dram(p.dram_bytes_per_cycle, DRAM_SOURCE))
+
     def simulate(self, lt, p: CambriconXParams) -> LayerResult:
-        lay = lt.layer
+        # one byte per weight: the only temporary of the layer's size (the encoder's measure needs the mask)
+        mask = lt.weight != 0
+        entries, w_bits, idx_bits, pads = row_entries(encoder(p), mask)
+        del mask
+        return self._result(p, lt.layer, entries, w_bits, idx_bits, pads)
+
+    def simulate_stats(self, ls, p: CambriconXParams) -> LayerResult:
+        """Expected values from the layer's shape and density: each row's stored entries drawn (with the
+        layer's seed) from the pattern's per-row distribution, then the trace path's pipeline."""
+        lay = ls.layer
+        fmt = encoder(p)
+        rng = np.random.default_rng([int(ls.seed), 0x43580])
+        rows = _row_stats.row_model(ls, rng)
+        if fmt.name == "dense":
+            entries = np.full(lay.M, lay.K, dtype=np.int64)
+            pads = float(lay.M * lay.K - rows.nnz.sum())
+        else:
+            # padding entries: Poisson about each row's expectation (keeps the mean, and whole entries)
+            pad = rng.poisson(_row_stats.expected_padding(rows, step_span(fmt)))
+            entries = rows.nnz + pad
+            pads = float(pad.sum())
+        w_bits, idx_bits = expected_storage(fmt, lay, entries, ls.weight_density)
+        return self._result(p, lay, entries, w_bits, idx_bits, pads)
+
+    def _result(self, p: CambriconXParams, lay, entries: np.ndarray, w_bits: float, idx_bits: float,
+                pads: float) -> LayerResult:
+        hw = self.hardware(p)
         M, K, N = lay.M, lay.K, lay.N
         P, Tm, vb = p.pes, p.multipliers, p.value_bits
         kind = p.index_kind
-        entries, w_bits, idx_bits, pads = row_entries(encoder(p), lt.weight)
 
         rows = tile_rows(M, lay.groups, P)
         active = rows >= 0
         rowc = np.where(active, ceil_div(entries[np.maximum(rows, 0)], Tm), 0)
         n_tiles = rows.shape[0]
-        scan = np.full(n_tiles, -(-K // p.stream_width), dtype=np.int64)
-        cycles, busy = pipeline(rowc, np.zeros((n_tiles, 1), dtype=np.int64), active, scan, N, p.fifo_tasks)
+        pl = Pipeline(n_tiles, P, N, p.fifo_tasks)
+        pl.feed(rowc, np.zeros((n_tiles, 1), dtype=np.int64), active, np.full(n_tiles, -(-K // p.stream_width)))
 
         total_entries = float(entries.sum())
         products = N * total_entries
+        x_elems = float(math.prod(lay.input_shape))
+        sb, nbin, nbout = hw.memory("sb"), hw.memory("nbin"), hw.memory("nbout")
         acts = ActionCounts().mac(products, vb)
-        # synapse buffer: filled once, each synapse read once per output position
-        sb_bits = N * w_bits + (w_bits + idx_bits)
-        acts.sram(sb_bits, p.sb_bytes, component="sb")
+        # synapse buffer: filled once (values and index), each synapse read once per output position
+        acts.write(sb, w_bits + idx_bits).read(sb, N * w_bits)
         # NBin: filled once; the K input neurons of every task streamed once past all the IMs
-        x_elems = float(lt.input.size)
-        nbin_bits = n_tiles * N * K * vb + x_elems * vb
-        acts.sram(nbin_bits, p.nbin_bytes, component="nbin")
-        nbout_bits = 2.0 * M * N * vb
-        acts.sram(nbout_bits, p.nbout_bytes, component="nbout")
-        # the indexing modules
-        index_reads = N * idx_bits
+        nbin_reads = float(n_tiles) * N * K * vb
+        acts.write(nbin, x_elems * vb).read(nbin, nbin_reads)
+        acts.write(nbout, float(M) * N * vb).read(nbout, float(M) * N * vb)
+        index_reads = N * idx_bits if kind != "dense" else 0.0
         if kind != "dense":
-            acts.sram(index_reads, p.sb_bytes, component="indexing")
-            window_bytes = max(1, p.stream_width * vb // 8)
-            acts.rf(float(N) * M * K * vb, window_bytes, component="indexing")
+            # the IMs: each reads its PE's index per task, takes the K streamed neurons into its window,
+            # decodes (one op per step, or per 8 bits of a direct index, plus one per selected neuron) and
+            # sends the selected neurons over its Tm-wide link
+            acts.read(sb, index_reads)
+            acts.write(hw.memory("im_window"), float(N) * M * K * vb)
             decode = N * total_entries
             if kind == "direct":
                 decode += float(N) * M * -(-K // DIRECT_BITS_PER_OP)
-            acts.index(decode, component="indexing")
-            acts.wire(N * total_entries * vb * p.bc_pe_hops, component="indexing")
+            acts.index(decode, component="im")
+            acts.wire(products * vb * p.bc_pe_hops, component="im_mux")
         else:
-            acts.wire(N * total_entries * vb * p.bc_pe_hops, component="noc")
+            acts.wire(products * vb * p.bc_pe_hops, component="noc")
         dram = (w_bits + idx_bits) / 8 + x_elems * vb / 8 + M * N * vb / 8
         acts.dram(dram)
-        sram_bytes = (sb_bits + nbin_bits + nbout_bits + (index_reads if kind != "dense" else 0)) / 8
-        return assemble(p, pipeline_cycles=cycles, busy=busy, scan_cycles=float(scan.sum()) * N, products=products,
-                        actions=acts, weight_bits=w_bits, metadata_bits=idx_bits, dram_bytes=dram,
-                        sram_bytes=sram_bytes,
-                        extra={"index_kind": kind, "stored_entries": total_entries, "padding_entries": float(pads),
-                               "tiles": n_tiles, "activation_skip_fraction": 0.0})
-
-    def inventory(self, p: CambriconXParams):
-        """The PE array and buffers (:func:`~accelsim.arch._cambricon_common.array_inventory`) plus one
-        indexing module per PE in the buffer controller (component ``indexing``, the IM whose share of the
-        area Cambricon-S quotes as 31.07 %): a window register holding the ``stream_width`` streamed input
-        neurons, a selector picking the PE's Tm neurons out of that window (``Tm x stream_width x
-        value_bits`` multiplexer bits) and the index logic that turns the PE's index into window positions:
-        the running sum of Tm steps of ``log2(stream_width)`` bits (step indexing) or a prefix sum over the
-        ``stream_width`` bits of a direct index. DianNao's operation (``weight_format: dense``) has no IM.
-        """
-        inv = array_inventory(p)
-        kind = p.index_kind
-        if kind == "dense":
-            return inv
-        W, Tm = p.stream_width, p.multipliers
-        pos = log2_ceil(W)
-        inv.rf(W * p.value_bits / 8, p.pes, component="indexing")
-        prefix = Tm * pos if kind == "step" else W * pos
-        return selector(inv, p.pes, Tm, W, p.value_bits, prefix, component="indexing")
+        sram_bits = (w_bits + idx_bits) + N * w_bits + x_elems * vb + nbin_reads + 2.0 * M * N * vb + index_reads
+        return assemble(p, pl, active.sum(axis=1), products=products, actions=acts, weight_bits=w_bits,
+                        metadata_bits=idx_bits, dram_bytes=dram, sram_bytes=sram_bits / 8,
+                        totals={"stored_entries": total_entries, "padding_entries": float(pads)},
+                        extra={"index_kind": kind, "tiles": n_tiles, "activation_skip_fraction": 0.0})

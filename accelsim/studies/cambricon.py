@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..api import simulate_trace
 from ..arch import load_arch
+from ..arch._cambricon_common import IM_COMPONENTS
 from ..results import to_frame
 from ..traces import LayerTrace, Trace, make_trace
 from ..workload import load_workload
@@ -94,6 +95,11 @@ def run_variants(network: str, layers: list[str] | None = None, seed: int = 0) -
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     out["energy_onchip_pj"] = out["energy_pj"] - out["energy_dram_pj"]
+    # the indexing hardware (X's IMs, S's selectors) and S's decoder, from the declared components
+    out["energy_indexing_pj"] = sum(out.get(f"component_{c}_pj", 0.0) for c in IM_COMPONENTS)
+    out["energy_indexing_pj"] = out["energy_indexing_pj"].fillna(0.0)
+    out["energy_decoder_pj"] = sum(out[c].fillna(0.0) for c in ("component_codebook_pj", "component_huffman_pj")
+                                   if c in out.columns)
     return out
 
 
@@ -119,7 +125,7 @@ def _per_layer(raw: pd.DataFrame, network: str) -> pd.DataFrame:
 
 
 def _breakdown(raw: pd.DataFrame, network: str) -> pd.DataFrame:
-    comps = sorted(c for c in raw.columns if c.startswith("energy_") and c.endswith("_pj")
+    comps = sorted(c for c in raw.columns if c.startswith(("energy_", "component_")) and c.endswith("_pj")
                    and c not in ("energy_pj", "energy_onchip_pj"))
     g = raw.groupby("variant", sort=False)
     tot = g[["cycles", "energy_pj", "energy_onchip_pj", "index_bits_total"] + comps].sum().reindex(VARIANTS)
@@ -190,8 +196,8 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         ax.legend(fontsize=8)
     paths += save_figure(fig, outdir, "speedup_per_layer")
 
-    comps = [c for c in ("energy_mac_pj", "energy_sb_pj", "energy_indexing_pj", "energy_nbin_pj", "energy_nbout_pj",
-                         "energy_decoder_pj", "energy_noc_pj") if c in bd.columns]
+    comps = [c for c in ("component_mac_pj", "component_sb_pj", "energy_indexing_pj", "component_nbin_pj",
+                         "component_nbout_pj", "energy_decoder_pj", "component_noc_pj") if c in bd.columns]
     fig, axes = plt.subplots(1, 2 * len(nets), figsize=(5.5 * 2 * len(nets), 4), squeeze=False)
     for i, net in enumerate(nets):
         d = bd[bd.network == net].set_index("variant").reindex(VARIANTS)
@@ -204,7 +210,8 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
         scale = d.loc["x", "energy_onchip_pj"]
         for c in comps:
             v = d[c].fillna(0.0).values / scale
-            ax.bar(d.index, v, bottom=bottom, label=c.removeprefix("energy_").removesuffix("_pj"))
+            ax.bar(d.index, v, bottom=bottom,
+                   label=c.removeprefix("energy_").removeprefix("component_").removesuffix("_pj"))
             bottom += v
         ax.set_ylabel("on-chip energy relative to Cambricon-X")
         ax.set_title(f"{net}: on-chip energy by component")

@@ -6,7 +6,7 @@ import pytest
 
 import accelsim
 from accelsim.arch import load_arch
-from accelsim.arch._cambricon_common import pipeline, tile_rows
+from accelsim.arch._cambricon_common import indexing_energy_pj, run_pipeline as pipeline, tile_rows
 from accelsim.arch.cambricon_s import huffman_code_lengths, quantize
 from accelsim.errors import ConfigError
 from accelsim.results import finish
@@ -43,12 +43,12 @@ def test_x_tile_by_hand_lock_step_and_storage():
     r = run("cambricon_x", lt, fifo_tasks=1, **TINY)
     # lock step: task k starts when both PEs finished task k-1; PE 0 sets the pace, 3 x 3 cycles
     assert r.cycles == 9 and r.pe_busy.tolist() == [9, 3]
-    assert r.extra["indexing_cycles"] == 3 * 2
+    assert r.totals["indexing_cycles"] == 3 * 2
     # every stored synapse is multiplied at every position, whatever the activations
     assert r.macs_performed == 3 * 11 and r.actions.total("mult") == 33
     # CSR with 4-bit relative indices: 11 values of 16 bits; 11 x 4 index bits + 3 pointers of 4 bits
     assert r.weight_bits == 11 * 16 and r.metadata_bits == 11 * 4 + 3 * 4
-    assert r.extra["index_bits_total"] == r.metadata_bits
+    assert r.totals["index_bits_total"] == r.metadata_bits
 
 
 def test_x_asynchronous_pes_absorb_alternating_imbalance():
@@ -76,8 +76,8 @@ def test_step_padding_costs_a_multiplier_slot_direct_indexing_does_not():
     w = row(32, [0, 21])[None, :]
     lt = layer(w, np.ones((32, 1)))
     step = run("cambricon_x", lt, pes=1, multipliers=2, stream_width=32)
-    assert step.extra["padding_entries"] == 1 and step.macs_performed == 3 and step.cycles == 2
-    direct = run("cambricon_x", lt, pes=1, multipliers=2, stream_width=32, weight_format="bitmap", format_params={})
+    assert step.totals["padding_entries"] == 1 and step.macs_performed == 3 and step.cycles == 2
+    direct = run("cambricon_x", lt, pes=1, multipliers=2, stream_width=32, weight_format="bitmap")
     assert direct.extra["index_kind"] == "direct"
     assert direct.macs_performed == 2 and direct.cycles == 1 and direct.metadata_bits == 32
 
@@ -102,7 +102,7 @@ def test_s_shared_selector_by_hand():
     assert r.cycles == 3 and r.pe_busy.tolist() == [3, 3]
     assert r.macs_performed == 2 * (3 + 1)
     assert r.extra["activation_skip_fraction"] == pytest.approx(1 - 4 / 8)
-    assert r.metadata_bits == 4 and r.extra["kept_blocks"] == 2 and r.extra["block"] == "2x2"
+    assert r.metadata_bits == 4 and r.totals["kept_blocks"] == 2 and r.extra["block"] == "2x2"
     assert r.extra["quant_bits"] == 4          # an FC layer: 4-bit local quantization
     # Cambricon-X on the same layer multiplies all 4 synapses of each row at both positions
     x = run("cambricon_x", lt, multipliers=2, pes=2, stream_width=8)
@@ -123,7 +123,7 @@ def test_s_takes_the_block_shape_from_the_trace():
     r = load_arch("cambricon_s").simulate(tr.layers[0])
     assert r.extra["block"] == "32x32"
     # 2 x 4 blocks of 32 x 32, one bit each
-    assert r.metadata_bits == 8 and r.extra["kept_blocks"] == 2
+    assert r.metadata_bits == 8 and r.totals["kept_blocks"] == 2
     fixed = load_arch("cambricon_s", {"block_from_trace": False}).simulate(tr.layers[0])
     assert fixed.extra["block"] == "16x1" and fixed.metadata_bits == 4 * 128
 
@@ -175,7 +175,7 @@ def test_index_storage_shrinks_by_the_block_size():
     tr = make_trace(load_workload("gemm:64x8x256"), "block:4x4", density=0.25, seed=2)
     lt = tr.layers[0]
     s = load_arch("cambricon_s").simulate(lt)
-    direct = load_arch("cambricon_x", {"weight_format": "bitmap", "format_params": {}}).simulate(lt)
+    direct = load_arch("cambricon_x", {"weight_format": "bitmap"}).simulate(lt)
     # direct indexing keeps a bit per weight, Cambricon-S a bit per 4 x 4 block
     assert direct.metadata_bits == 64 * 256 and s.metadata_bits == 16 * 64
     assert direct.metadata_bits / s.metadata_bits == 16
@@ -187,7 +187,7 @@ def test_index_storage_shrinks_by_the_block_size():
 def test_dense_weights_reproduce_the_dense_rate():
     lt = make_trace(load_workload("gemm:32x10x64"), "dense", seed=0).layers[0]
     # 2 tiles x 10 positions, each output neuron ceil(64/16) = 4 cycles on every PE
-    for model, over in (("cambricon_x", {}), ("cambricon_x", {"weight_format": "dense", "format_params": {}}),
+    for model, over in (("cambricon_x", {}), ("cambricon_x", {"weight_format": "dense"}),
                         ("cambricon_s", {})):
         r = load_arch(model, over).simulate(lt)
         assert r.cycles == 2 * 10 * 4, model
@@ -223,8 +223,8 @@ def test_s_needs_less_index_and_indexing_energy_than_x(block_traces):
     rx = finish(cfg_x.simulate(lt), lt, arch="x", config="x", workload="w", table=cfg_x.energy)
     rs = finish(cfg_s.simulate(lt), lt, arch="s", config="s", workload="w", table=cfg_s.energy)
     assert rs["metadata_bits"] < rx["metadata_bits"] / 10
-    assert 0 < rs["energy_indexing_pj"] < rx["energy_indexing_pj"]
-    assert rs["energy_decoder_pj"] > 0
+    assert 0 < indexing_energy_pj(rs) < indexing_energy_pj(rx)
+    assert rs["component_codebook_pj"] > 0 and rs["component_huffman_pj"] > 0
 
 
 def test_grouped_convolution_tiles_stay_in_their_group():
@@ -255,8 +255,8 @@ def test_shipped_configs_load_at_65nm_and_fill_the_schema():
         df = accelsim.simulate(name, "alexnet", layers=["conv4"], pattern="block:16x1", profile="han2015",
                                act_density=0.5)
         r = df.iloc[0]
-        for col in ("index_bits_total", "indexing_cycles", "activation_skip_fraction", "energy_indexing_pj",
-                    "pe_busy", "load_balance"):
+        for col in ("index_bits_total", "indexing_cycles", "activation_skip_fraction", "component_im_pj",
+                    "component_im_mux_pj", "pe_busy", "load_balance", "area_mm2"):
             assert col in df.columns, (name, col)
         assert r["energy_pj"] > 0 and 0 < r["utilization"] <= 1 and len(r["pe_busy"]) == 16
 
@@ -279,7 +279,7 @@ def test_bad_parameters_are_config_errors():
     with pytest.raises(ConfigError, match="weight_format"):
         load_arch("cambricon_x", {"weight_format": "nosuch"})
     with pytest.raises(ConfigError, match="order"):
-        load_arch("cambricon_x", {"weight_format": "rle", "format_params": {"order": "col"}})
+        load_arch("cambricon_x", {"weight_format": {"name": "rle", "params": {"order": "col"}}})
     with pytest.raises(ConfigError, match="block"):
         load_arch("cambricon_s", {"block": [0, 4]})
     with pytest.raises(ConfigError, match="block_index_format"):
