@@ -3,33 +3,34 @@
 What it models
 --------------
 The same array as :mod:`accelsim.arch.scnn` (8 x 8 PEs of 4 x 4 multipliers,
-1,024 in all, 1 GHz, 16-bit multiplies into 24-bit accumulators) running the
-dense twin of SCNN's dataflow, PT-IS-CP-dense (Sec. III-A): every PE owns a
-planar tile of every input channel and multiplies *every* weight of an
-output-channel group with *every* activation of its tile, zeros included. Cycles
-come from the same mapping code as SCNN with dense counts, with the same
-``Kc``, barriers, halo drain and sub-tiling; products land on dense, regular
-accumulator addresses, so there are no bank conflicts. ``packing`` says how a
-dense PE fills its multipliers: ``perfect`` (default; every multiplier busy
-while the group's work lasts, ``ceil(products / (F I))`` cycles per PE and
-group: a dense engine can always vectorize over a dimension that fills it, so
-the baseline loses only to planar-tile imbalance, barriers and drains) or
-``cartesian`` (SCNN's ``ceil(tile_c / I) * ceil(Kc R S / F)`` per channel: the
-dense Cartesian product, with its partly filled vectors). The paper does not
-describe DCNN's PE beyond "the same multipliers, dense"; ``perfect`` is the
-conservative baseline for SCNN's speedup. Fully connected layers use SCNN's
-output-slice mapping, densely.
+1,024 in all, 1 GHz, 16-bit multiplies into 24-bit accumulators; the shared pieces are in
+:mod:`accelsim.arch._scnn_pe`) running the dense twin of SCNN's dataflow, PT-IS-CP-dense
+(Sec. III-A): every PE owns a planar tile of every input channel and multiplies *every* weight
+of an output-channel group with *every* activation of its tile, zeros included. Cycles come from
+the same mapping code as SCNN with dense counts (closed forms: no tensor is read), with the same
+barriers, halo drain and sub-tiling; products land on dense, regular accumulator addresses, so
+there are no bank conflicts, and the accumulators are ``F x I`` banks (the dense products of a
+cycle are contiguous; SCNN's ``A = 2 F I`` over-provisioning exists to cut conflicts, Sec. IV-B),
+so a group holds half SCNN's partial sums and ``Kc`` is chosen for that capacity. ``packing`` says
+how a dense PE fills its multipliers: ``perfect`` (default; every multiplier busy while the
+group's work lasts, ``ceil(products / (F I))`` cycles per PE and group: a dense engine can always
+vectorize over a dimension that fills it, so the baseline loses only to planar-tile imbalance,
+barriers and drains) or ``cartesian`` (SCNN's ``ceil(tile_c / I) * ceil(Kc R S / F)`` per
+channel: the dense Cartesian product, with its partly filled vectors). The paper does not
+describe DCNN's PE beyond "the same multipliers, dense"; ``perfect`` is the conservative baseline
+for SCNN's speedup. Fully connected layers use SCNN's output-slice mapping, densely.
 
 Storage is uncompressed: activations are 16-bit values in a 16 KB IARAM and a
 16 KB OARAM per PE (the paper gives DCNN 2 MB of SRAM against SCNN's 1 MB,
 Table V; 2 MB / 64 PEs = 32 KB), weights 16-bit from DRAM. Activations that
-do not fit go through DRAM.
+do not fit go through DRAM, which overlaps compute at ``dram_bytes_per_cycle``; the
+excess is the ``dram`` loss.
 
 **DCNN-opt** (``zero_gating: true, compress_dram: true``, the paper's
 "DCNN-opt"): the multiplier and accumulator are gated (no energy) when either
 operand is zero, and DRAM traffic (weights, spilled activations) travels in
-``dram_format`` (default SCNN's 4-bit zero-run encoding). Its cycles are
-DCNN's: gating saves energy, not time.
+``dram_format`` (a ``FormatRef``, default SCNN's 4-bit zero-run encoding). Its cycles
+are DCNN's: gating saves energy, not time.
 
 Energy: actions only, priced by the config's table; the shipped configs use the
 45 nm Horowitz table scaled to 16 nm (``energy: {table: horowitz_45nm,
@@ -43,17 +44,18 @@ compression of activations (DCNN-opt compresses only DRAM traffic).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from ..config import bounded, positive
 from ..energy import ActionCounts
-from ..errors import AccelsimError, ConfigError
+from ..hardware import FormatRef, Hardware
 from ..results import LayerResult
+from . import _scnn_pe as pe
+from ._scnn_pe import PEArray, RLE16, map_counts
 from .base import ArchModel, register
-from .scnn import PEArray, _format, _rle16, _split, map_layer, pe_array_inventory, weight_stream_mask
 
 
 @dataclass
@@ -68,17 +70,19 @@ class DCNNParams(PEArray):
     zero_gating: bool = False
     #: DCNN-opt: compress weights and spilled activations on the way to and from DRAM
     compress_dram: bool = False
-    dram_format: str = "rle"
-    dram_format_params: dict[str, Any] = field(default_factory=_rle16)
+    dram_format: FormatRef = RLE16
     #: density of the outputs for compressed spills; 0 means the layer's input activation density
     output_density: float = bounded(0.0, lo=0.0, hi=1.0)
+    #: deprecated (one release): the DRAM format's parameters, now ``dram_format: {name, params}``
+    dram_format_params: dict[str, Any] | None = None
+
+    #: dense products are contiguous: one bank per multiplier (SCNN over-provisions 2x, Sec. IV-B)
+    BANKS_PER_MULT: ClassVar[int] = 1
 
     def validate(self) -> None:
         self.check_pes()
-        try:
-            _format(self.dram_format, tuple(sorted(self.dram_format_params.items())))
-        except AccelsimError as e:
-            raise ConfigError(f"'params.dram_format': {e}") from None
+        pe.adopt_legacy_format(self, "dram_format", "dram_format_params")
+        pe.check_format(self, "dram_format")
 
 
 @register
@@ -87,79 +91,100 @@ class DCNN(ArchModel):
     description = "DCNN (SCNN's dense baseline, ISCA 2017): same 1,024 multipliers computing densely; DCNN-opt option"
     Params = DCNNParams
 
+    def hardware(self, p: DCNNParams) -> Hardware:
+        return pe.pe_array_hardware(p, False, None, None)
+
     def simulate(self, lt, p: DCNNParams) -> LayerResult:
         lay = lt.layer
-        m = map_layer(lt, p, sparse=False, conflicts=False, packing=p.packing)
+        plan, dense = pe.trace_counts(lt, p, sparse=False)
+        m = map_counts(lay, p, plan, dense, None, p.packing)
+        gated = None
+        if p.zero_gating:
+            _, sc = pe.trace_counts(lt, p, sparse=True)
+            gated = (pe.total_products(lay, sc), sc.valid)
+        dram_bits = None
+        if p.compress_dram:
+            fmt = pe.encoder(p.dram_format)
+            x = lt.input if lay.is_conv else lt.x_gemm(0)
+            od = p.output_density or lt.act_density
+            dram_bits = (float(fmt.measure(pe.weight_stream_mask(lt, p)).total_bits),
+                         float(fmt.measure(x != 0).total_bits), self._out_dram_bits(lay, m, fmt, od))
+        return self._result(lay, p, m, gated, dram_bits)
+
+    def simulate_stats(self, ls, p: DCNNParams) -> LayerResult:
+        """Dense counts are closed forms; DCNN-opt's gating and compressed DRAM take the expected nonzeros."""
+        lay = ls.layer
+        plan, dense = pe.stats_counts(ls, p, sparse=False)
+        m = map_counts(lay, p, plan, dense, None, p.packing)
+        gated = None
+        if p.zero_gating:
+            _, sc = pe.stats_counts(ls, p, sparse=True)
+            gated = (pe.total_products(lay, sc), sc.valid)
+        dram_bits = None
+        if p.compress_dram:
+            fmt = pe.encoder(p.dram_format)
+            od = p.output_density or ls.act_density
+            dram_bits = (fmt.expected_bits((lay.M * lay.K,), ls.weight_density),
+                         fmt.expected_bits(lay.input_shape, ls.act_density), self._out_dram_bits(lay, m, fmt, od))
+        return self._result(lay, p, m, gated, dram_bits)
+
+    @staticmethod
+    def _out_dram_bits(lay, m: pe.Mapped, fmt, od: float) -> float:
+        return fmt.expected_bits((int(m.out_words),), od) if od > 0 else 0.0
+
+    def _result(self, lay, p: DCNNParams, m: pe.Mapped, gated, dram_bits) -> LayerResult:
+        hw = self.hardware(p)
         vb, ab = p.value_bits, p.acc_bits
         # weights stream from DRAM once per image and sub-tile pass (conv) or batch chunk (FC):
         # the PEs keep no more than a FIFO of them
         w_passes = lay.batch * m.rounds if lay.is_conv else m.rounds
-        x = lt.input if lay.is_conv else lt.x_gemm(0)
-        n_act = float(x.size)
-        act_bits = n_act * vb
+        act_bits = float(np.prod(lay.input_shape)) * vb
         out_words = m.out_words
         # ---- storage and DRAM
         if lay.is_conv:
-            tile = float(np.diff(_split(lay.H, p.pes[0])).max() * np.diff(_split(lay.W, p.pes[1])).max())
-            own = float(np.diff(_split(lay.P, p.pes[0])).max() * np.diff(_split(lay.Q, p.pes[1])).max())
+            tile = float(np.diff(pe.split(lay.H, p.pes[0])).max() * np.diff(pe.split(lay.W, p.pes[1])).max())
+            own = float(np.diff(pe.split(lay.P, p.pes[0])).max() * np.diff(pe.split(lay.Q, p.pes[1])).max())
             tile_bits, out_tile_bits = lay.C * tile * vb, lay.M * own * vb
         else:
             tile_bits, out_tile_bits = act_bits, out_words * vb / p.n_pes
         iaram_fits = tile_bits <= 8 * p.iaram_bytes
         oaram_fits = out_tile_bits <= 8 * p.oaram_bytes
-        dense_w_bits = float(lt.weight.size * vb)
-        if p.compress_dram:
-            fmt = _format(p.dram_format, tuple(sorted(p.dram_format_params.items())))
-            w_dram_bits = float(fmt.measure(weight_stream_mask(lt, p)).total_bits)
-            a_dram_bits = float(fmt.measure(x != 0).total_bits)
-            od = p.output_density or lt.act_density
-            o_dram_bits = fmt.expected_bits((int(out_words),), od) if od > 0 else 0.0
-        else:
-            w_dram_bits, a_dram_bits, o_dram_bits = dense_w_bits, act_bits, out_words * vb
+        dense_w_bits = float(lay.M * lay.K * vb)
+        w_dram_bits, a_dram_bits, o_dram_bits = dram_bits or (dense_w_bits, act_bits, out_words * vb)
         dram = w_dram_bits / 8 * w_passes
         if not iaram_fits:
             dram += a_dram_bits / 8
         if not oaram_fits:
             dram += o_dram_bits / 8
-        onchip = m.timing.cycles
-        mem = dram / p.dram_bytes_per_cycle
-        cycles = max(onchip, mem, 1.0)
-        # ---- actions
-        if p.zero_gating:
-            eff = map_layer(lt, p, sparse=True, conflicts=False)
-            mults, accs = eff.products, eff.valid
-        else:
-            mults, accs = m.products, m.valid
-        bank_bytes = p.acc_bank_entries * ab / 8
+        t = m.timing
+        dram_stall = max(dram / p.dram_bytes_per_cycle - t.cycles, 0.0)
+        cycles = max(t.cycles + dram_stall, 1.0)
+        rounding = "tile_quantization" if p.packing == "perfect" else "fragmentation"
+        losses = {rounding: t.frag, "load_imbalance": t.imbalance, "halo": t.halo, "dram": dram_stall,
+                  "other": max(cycles - t.cycles - dram_stall, 0.0)}
+        # ---- actions on the declared hardware
+        mults, accs = gated if gated is not None else (m.products, m.valid)
+        acc, fifo = hw.memory("accumulator"), hw.memory("weight_fifo")
         acts = ActionCounts()
         acts.mult(mults, vb, component="mac")
         acts.add(accs, ab, component="mac")
-        acts.rf(2 * accs * ab, bank_bytes, component="accumulator")
-        acts.rf(m.fifo_reads * vb, p.weight_fifo_entries * vb / 8, component="weight_fifo")
+        acts.read(acc, accs * ab).write(acc, accs * ab)
+        acts.write(fifo, dense_w_bits * w_passes * (p.n_pes if lay.is_conv else 1)).read(fifo, m.fifo_reads * vb)
         iaram_reads = act_bits * m.act_passes * (1 if lay.is_conv else p.n_pes)
-        acts.sram(iaram_reads, p.iaram_bytes, component="iaram")
-        acts.sram(out_words * vb, p.oaram_bytes, component="oaram")
+        acts.read(hw.memory("iaram"), iaram_reads)
+        acts.write(hw.memory("oaram"), out_words * vb)
         hops = (p.n_pes - 1) if lay.is_conv else (p.pes[0] + p.pes[1]) / 2
         acts.wire(dense_w_bits * w_passes * hops, component="noc")
         acts.wire(m.halo_words * ab, component="noc")
         acts.add(m.halo_words, ab, component="mac")
-        acts.rf(2 * m.halo_words * ab + out_words * ab, bank_bytes, component="accumulator")
+        acts.read(acc, (2 * m.halo_words + out_words) * ab)
         acts.add(out_words, ab, component="ppu")
         acts.dram(dram)
-        t = m.timing
-        extra = {
-            "mode": m.mode, "kc": m.kc, "tiles": m.tiles, "subtile_rounds": m.rounds, "barrier_phases": m.phases,
-            "macs_useful": m.valid, "ideal_cycles": t.ideal, "loss_intra_pe_frag_cycles": t.frag,
-            "loss_inter_pe_imbalance_cycles": t.imbalance, "loss_halo_cycles": t.halo,
-            "dram_stall_cycles": cycles - onchip if mem > onchip else 0.0,
-            "iaram_fits": bool(iaram_fits), "oaram_fits": bool(oaram_fits),
-            "zero_gating": p.zero_gating, "compress_dram": p.compress_dram,
-        }
-        return LayerResult(cycles=cycles, compute_cycles=onchip, stall_cycles=cycles - onchip, freq_hz=p.freq_hz,
-                           macs_performed=m.products, peak_macs_per_cycle=p.n_pes * p.F * p.I, pe_busy=t.pe_busy,
+        extra = {"mode": m.mode, "kc": m.kc, "tiles": m.tiles, "subtile_rounds": m.rounds,
+                 "barrier_phases": m.phases, "iaram_fits": bool(iaram_fits), "oaram_fits": bool(oaram_fits),
+                 "zero_gating": p.zero_gating, "compress_dram": p.compress_dram}
+        return LayerResult(cycles=cycles, freq_hz=p.freq_hz, macs_performed=m.products,
+                           peak_macs_per_cycle=p.peak_macs_per_cycle, losses=losses, pe_busy=t.pe_busy,
                            actions=acts, weight_bits=dense_w_bits, metadata_bits=0.0, dram_bytes=dram,
-                           sram_bytes=(iaram_reads + out_words * vb) / 8, extra=extra)
-
-    def inventory(self, p: DCNNParams):
-        """SCNN's PE array without its sparse machinery (:func:`accelsim.arch.scnn.pe_array_inventory`)."""
-        return pe_array_inventory(p, sparse=False)
+                           sram_bytes=(iaram_reads + out_words * vb) / 8,
+                           totals={"macs_useful": m.valid, "halo_words": m.halo_words}, extra=extra)

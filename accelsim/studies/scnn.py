@@ -58,8 +58,8 @@ GRANULARITY = {"64 PEs x 4x4": {"pes": [8, 8], "F": 4, "I": 4, "acc_banks": 32},
                "4 PEs x 16x16": {"pes": [2, 2], "F": 16, "I": 16, "acc_banks": 512,
                                  "iaram_bytes": 16 * 10240, "oaram_bytes": 16 * 10240,
                                  "drain_words_per_cycle": 16, "halo_words_per_cycle": 16}}
-LOSSES = ["ideal_cycles", "loss_intra_pe_frag_cycles", "loss_inter_pe_imbalance_cycles",
-          "loss_bank_conflict_cycles", "loss_halo_cycles", "dram_stall_cycles"]
+LOSSES = ["ideal_cycles", "loss_fragmentation_cycles", "loss_load_imbalance_cycles",
+          "loss_bank_conflict_cycles", "loss_halo_cycles", "loss_dram_cycles"]
 
 
 # ---- traces --------------------------------------------------------------------------------
@@ -238,9 +238,9 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
     paths += save_figure(fig, outdir, "scnn_density_sweep")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    labels = {"ideal_cycles": "useful multiplies", "loss_intra_pe_frag_cycles": "intra-PE fragmentation",
-              "loss_inter_pe_imbalance_cycles": "inter-PE imbalance", "loss_bank_conflict_cycles": "bank conflicts",
-              "loss_halo_cycles": "halo / drain", "dram_stall_cycles": "DRAM stall"}
+    labels = {"ideal_cycles": "useful multiplies", "loss_fragmentation_cycles": "intra-PE fragmentation",
+              "loss_load_imbalance_cycles": "inter-PE imbalance", "loss_bank_conflict_cycles": "bank conflicts",
+              "loss_halo_cycles": "halo / drain", "loss_dram_cycles": "DRAM stall"}
     x = np.arange(len(sw))
     bottom = np.zeros(len(sw))
     for c, lab in labels.items():

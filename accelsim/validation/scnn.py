@@ -49,7 +49,7 @@ def _fc_peak_utilization() -> float:
     lay = gemm("fc7", M=4096, K=4096, N=1)
     lt = LayerTrace(lay, np.ones((4096, 4096), np.float32), np.ones((4096, 1), np.float32))
     r = load_arch("scnn", {"compare_dcnn": False}).simulate(lt)
-    return r.macs_performed / (r.compute_cycles * 1024)
+    return r.macs_performed / ((r.cycles - r.losses["dram"]) * 1024)
 
 
 def cases() -> list[dict]:
@@ -60,34 +60,37 @@ def cases() -> list[dict]:
     mean_energy = float(np.mean([v["energy_ratio_vs_dcnn"] for v in nets.values()]))
     c = []
 
-    def add(quantity, published, value, unit, tol, source, model="scnn"):
+    def add(quantity, published, value, unit, tol, source, kind, category, model="scnn"):
         c.append({"model": model, "quantity": quantity, "published": published, "accelsim": float(value),
-                  "unit": unit, "tolerance_pct": tol, "source": f"{SRC}, {source}"})
+                  "unit": unit, "tolerance_pct": tol, "source": f"{SRC}, {source}", "source_kind": kind,
+                  "category": category})
 
     add("GoogLeNet density sweep, performance relative to DCNN at density 1.0", 0.79,
-        sw.loc[1.0, "speedup_vs_dcnn"], "x", 15, "Sec. VI-A (GoogLeNet sweep): 79% of DCNN's performance")
+        sw.loc[1.0, "speedup_vs_dcnn"], "x", 15, "Sec. VI-A (GoogLeNet sweep): 79% of DCNN's performance", "text",
+        "performance")
     add("GoogLeNet density sweep, speedup over DCNN at density 0.1", 24.0,
-        sw.loc[0.1, "speedup_vs_dcnn"], "x", 35, "Sec. VI-A: 24x at 0.1/0.1 density")
+        sw.loc[0.1, "speedup_vs_dcnn"], "x", 35, "Sec. VI-A: 24x at 0.1/0.1 density", "text", "performance")
     add("GoogLeNet density sweep, SCNN energy / DCNN energy at density 1.0", 1.33,
-        1 / sw.loc[1.0, "energy_ratio_vs_dcnn"], "x", 20, "Sec. VI-A: 33% more energy than DCNN when dense")
+        1 / sw.loc[1.0, "energy_ratio_vs_dcnn"], "x", 20, "Sec. VI-A: 33% more energy than DCNN when dense", "text", "energy")
     add("GoogLeNet density sweep, SCNN energy / DCNN energy at density 0.1", 0.06,
-        1 / sw.loc[0.1, "energy_ratio_vs_dcnn"], "x", 60, "Sec. VI-A: 6% of DCNN's energy at 0.1/0.1")
+        1 / sw.loc[0.1, "energy_ratio_vs_dcnn"], "x", 60, "Sec. VI-A: 6% of DCNN's energy at 0.1/0.1", "text", "energy")
     add("density below which SCNN is faster than DCNN", 0.85, cross["performance vs DCNN"], "density", 10,
-        "Sec. VI-A, GoogLeNet sweep (crossover read from the figure)")
+        "Sec. VI-A, GoogLeNet sweep (crossover read from the figure)", "figure", "performance")
     add("density below which SCNN uses less energy than DCNN", 0.83, cross["energy vs DCNN"], "density", 15,
-        "Sec. VI-A, GoogLeNet sweep (crossover read from the figure)")
+        "Sec. VI-A, GoogLeNet sweep (crossover read from the figure)", "figure", "energy")
     # this one checks the dense twin's zero-gating (DCNN-opt) as much as SCNN: filed under the dcnn model
     add("density below which SCNN uses less energy than DCNN-opt (zero-gated dense twin)", 0.6,
         cross["energy vs DCNN-opt"], "density", 30, "Sec. VI-A, GoogLeNet sweep (crossover read from the figure)",
-        model="dcnn")
+        "figure", "energy", model="dcnn")
     for net, pub in (("alexnet", 2.37), ("googlenet", 2.19), ("vgg16", 3.52)):
         add(f"{net} network speedup over DCNN (convolutions, batch 1)", pub, nets[net]["speedup_vs_dcnn"], "x",
-            40, "Sec. VI-B, per-network performance figure (densities assumed: module docstring)")
-    add("mean network speedup over DCNN", 2.7, mean_speedup, "x", 40, "Abstract and Sec. VI-B: 2.7x")
-    add("mean network energy improvement over DCNN", 2.3, mean_energy, "x", 40, "Abstract and Sec. VI-B: 2.3x")
+            40, "Sec. VI-B, per-network performance (densities: module docstring), via a secondary summary",
+            "secondary", "performance")
+    add("mean network speedup over DCNN", 2.7, mean_speedup, "x", 40, "Abstract and Sec. VI-B: 2.7x", "text", "performance")
+    add("mean network energy improvement over DCNN", 2.3, mean_energy, "x", 40, "Abstract and Sec. VI-B: 2.3x", "text", "energy")
     add("GoogLeNet: 64 PEs x 16 multipliers over 4 PEs x 256 multipliers", 1.11,
-        gran.loc["64 PEs x 4x4", "speedup_vs_4pe"], "x", 10, "Sec. VI-C (PE granularity): 11% faster")
+        gran.loc["64 PEs x 4x4", "speedup_vs_4pe"], "x", 10, "Sec. VI-C (PE granularity): 11% faster", "text", "performance")
     add("FC layer peak multiplier utilization at batch 1 (AlexNet fc7 shape, dense, compute only)", 0.25,
         _fc_peak_utilization(), "", 5, "Sec. VI (FC discussion): without weight reuse the 4x4 array reaches "
-        "at most 25% of peak (4 useful products a cycle)")
+        "at most 25% of peak (4 useful products a cycle)", "text", "identity")
     return c
