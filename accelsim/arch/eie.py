@@ -7,14 +7,16 @@ trace:
 * **Storage (Sec. III-B).** Row ``i`` of ``W`` belongs to PE ``i mod pes``.
   Each PE holds its rows in CSC: per column, a list of (4-bit codebook index,
   4-bit relative row index) entries with a padding entry (a zero weight)
-  whenever a run of zeros exceeds 15, plus column pointers. Every PE's slice
-  goes through the formats encoder named by ``weight_format`` and its
-  parameters (``csc``, ``value_bits=4, index_bits=4, index_mode=relative`` as
-  published), which gives the stored entries (real + padding), value, index
-  and pointer bits. The per-column entry counts the PEs walk are the
-  encoder's column pointers; for EIE's own format they are taken in one
-  numba pass over the layer and checked, slice by slice, against the
-  encoder's totals (same machine either way, tested).
+  whenever a run of zeros exceeds 15, plus column pointers. The format is the
+  config's ``weight_format`` (a :class:`~accelsim.hardware.FormatRef`; as
+  published ``{name: csc, params: {value_bits: 4, index_bits: 4, index_mode:
+  relative}}``: the 4-bit codebook index and the 4-bit relative row index are
+  the format's, the 16-bit datapath is ``value_bits``). The encoder gives the
+  stored entries (real + padding), value, index and pointer bits. For EIE's
+  own format the per-column entry counts are taken in one numba pass over the
+  layer and checked, round by round, against the encoder's count of the same
+  slices; any other column-pointer format is encoded in full, slice by slice.
+  One pointer width serves every PE (the widest slice's; the paper's are 16).
 * **Output rounds (Sec. IV, Activation Read/Write).** A PE accumulates into a
   register file of ``act_regs_per_pe`` (64) destination activations; a layer
   with more than ``pes * 64`` outputs runs in several rounds of 64 local rows,
@@ -51,20 +53,40 @@ step per (broadcast, PE) instead of per cycle::
     S_p[k]  = max(F_p[k-1], A_k + 1)                      PE p starts it
     F_p[k]  = S_p[k] + cost_p[k]                          ... and is free again
 
-Reported: cycles, per-PE busy and idle (bubble) cycles, the paper's
-load-balance efficiency ``1 - bubble cycles / total cycles`` (averaged over
-PEs, Sec. VI-B), padding entries (stored) and the padding share of the work,
-the broadcast rate, cycles the broadcast was held by a full FIFO.
+A PE whose every cost is at most one cycle never holds the broadcast when the
+FIFOs are 2 or more deep (by induction ``F_p[k] <= A_k + 2``) and finishes at
+``A_last + 1 + cost``: the recurrence leaves such PEs out (one row per PE, the
+common case of small layers on 64 PEs, costs nothing).
 
-Energy from action counts (Sec. IV, V; priced by the config's table):
-sparse-matrix SRAM reads of ``spmat_sram_width_bits`` (8 entries per 64-bit
-read, a slice crossing a row boundary costs another read), two pointer reads
-per activation per PE (one per bank), a codebook lookup and a 16-bit
-multiply-accumulate per entry (padding included: the hardware multiplies by
-the zero), a read and a write of the destination register per entry, source
-activation reads by the leading-nonzero detectors, the FIFO write and read
-and the broadcast wires per activation and PE, activation-SRAM traffic for
-vectors longer than the register files.
+**The cycle account** (docs/CONTRIBUTING.md): ``macs_performed`` is every stored
+entry processed (padding included: the hardware multiplies by the zero) on
+``pes`` multipliers; the cycles beyond are ``index`` (the pointer-read cycle of
+an empty column slice, averaged over PEs), ``load_imbalance`` (the busiest PE's
+work beyond the mean) and ``fifo_bubble`` (cycles the busiest PE still idles:
+its FIFO empty, the broadcast held by another PE's full FIFO, and the first
+broadcast). Weights that do not fit the PE SRAMs stream from DRAM once per
+input vector (``dram_bytes``); the runner's roofline at ``dram_bytes_per_cycle``
+then bounds the layer.
+
+Energy from action counts (Sec. IV, V; priced by the config's table) against
+the declared memories (:meth:`EIE.hardware`): sparse-matrix SRAM reads of
+``spmat_sram_width_bits`` (8 entries per 64-bit read, a slice crossing a row
+boundary costs another read), two pointer reads per activation per PE (one per
+16 KB bank), a codebook lookup and a 16-bit multiply-accumulate per entry
+(padding included), a read and a write of the destination register per entry,
+source activation reads by the leading-nonzero detectors, the FIFO write and
+read (one declared entry width, ``value_bits`` plus the activation index) and
+the broadcast wires per activation and PE, activation-SRAM traffic for vectors
+longer than the register files.
+
+**Statistical mode** (:meth:`EIE.simulate_stats`): the same machine on a
+statistically equivalent layer. Per (round, PE, column) entry counts are drawn
+row by row under the pattern (see :func:`draw_column_entries`; one round table,
+``rounds x pes x K``, never the layer), the padding rule applied as on a trace;
+energy and work take their expectations over the activations from that table;
+the FIFO schedule runs on a bounded sample of input vectors (about
+``STATS_BROADCASTS`` broadcasts) and its excess over the mean PE work (load
+imbalance, bubbles) is scaled to the layer's vectors.
 
 What it leaves out, and assumptions where the paper is silent (to our reading):
 
@@ -76,11 +98,13 @@ What it leaves out, and assumptions where the paper is silent (to our reading):
   accumulators back while it starts the next round).
 * A PE that owns no rows of a round (fewer outputs than PEs) drops its
   activations without spending a cycle; every other PE spends at least one.
-* Weights are assumed resident in the sparse-matrix and pointer SRAMs. What
-  a PE's slice holds beyond their capacity (``fits_on_chip`` false) is
-  charged as a DRAM read for every input vector - for energy, not for time.
-  With the paper's sizes this happens to VGG-6: 25,089 column pointers per PE
-  do not fit a 32 KB pointer SRAM.
+* Weights are resident in the sparse-matrix and pointer SRAMs (the paper's
+  premise, Sec. I and VIII: the compressed model fits on chip; loading it is a
+  one-time I/O-mode cost, Sec. IV). What a PE's slice holds beyond their
+  capacity (``fits_on_chip`` false) is read from DRAM for every input vector.
+  With the paper's own sizes this happens to VGG-6: 25,089 column pointers per
+  PE do not fit a 32 KB pointer SRAM. The DRAM bandwidth is an assumption (the
+  paper gives none): see ``accelsim/configs/eie.yaml``.
 * Clock tree and leakage are not in the action counts (the paper's Table II
   gives the clock network 20% of PE power); the total per-PE power still
   lands near Table II's because the 45 nm table prices the 128 KB SRAM read
@@ -92,9 +116,10 @@ What it leaves out, and assumptions where the paper is silent (to our reading):
 """
 from __future__ import annotations
 
-import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -103,37 +128,46 @@ from numba import njit
 from ..config import positive
 from ..energy import ActionCounts
 from ..errors import ConfigError, FormatError, ModelError
+from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory
 from ..results import LayerResult
-from .base import ArchModel, register
+from .base import ArchModel, CommonParams, register
+
+#: EIE's stored weights as published (Sec. III-B): 4-bit codebook index, 4-bit relative row index
+EIE_CSC = FormatRef("csc", {"value_bits": 4, "index_bits": 4, "index_mode": "relative"})
+#: "EIE pointers are 16-bits in length" (Sec. IV, Pointer Read Unit): the pointer banks' width
+PAPER_PTR_BITS = 16
 
 
 @dataclass
-class EIEParams:
-    #: processing elements (Sec. V: 64)
-    pes: int = positive(64)
+class EIEParams(CommonParams):
     #: clock (Sec. V: 800 MHz)
     freq_hz: float = positive(800e6)
+    #: DRAM bandwidth; the paper keeps the model on chip and gives none (the shipped config states its assumption)
+    dram_bytes_per_cycle: float = positive(8.0)
+    #: datapath width after the codebook (Sec. VI-A, Fig. 10: 16-bit fixed point)
+    value_bits: int = field(default=16, metadata={"min": 1, "max": 64})
+    #: processing elements (Sec. V: 64)
+    pes: int = positive(64)
     #: activation FIFO entries per PE (Sec. VI-B, Fig. 8: depth 8)
     fifo_depth: int = positive(8)
     #: destination activation registers per PE (Sec. IV: 64 x 16-bit)
     act_regs_per_pe: int = positive(64)
-    #: sparse-matrix SRAM per PE (128 KB of the PE's 162 KB, Sec. V-VI) and its width (Sec. VI-A, Fig. 9: 64 bits)
+    #: sparse-matrix SRAM per PE (128 KB of the PE's 162 KB, Sec. VI) and its width (Sec. VI-C, Fig. 9: 64 bits)
     spmat_sram_bytes: int = positive(128 * 1024)
     spmat_sram_width_bits: int = positive(64)
-    #: pointer SRAM per PE, two banks (Sec. IV: 2 x 16 KB)
+    #: pointer SRAM per PE, two banks (Sec. IV: p_j and p_j+1 in one cycle; Sec. VI: 32 KB)
     ptr_sram_bytes: int = positive(32 * 1024)
     #: activation SRAM per PE for vectors longer than the register files (Sec. IV: 2 KB)
     act_sram_bytes: int = positive(2 * 1024)
     #: shared-weight codebook entries (Sec. III-A: 4-bit index, 16 shared weights)
     codebook_entries: int = positive(16)
-    #: datapath width after the codebook (Sec. VI-A, Fig. 10: 16-bit fixed point)
-    arith_bits: int = field(default=16, metadata={"min": 1, "max": 64})
-    #: the weight storage: a formats encoder with column pointers and its parameters
-    weight_format: str = "csc"
-    value_bits: int = field(default=4, metadata={"min": 1, "max": 64})
-    index_bits: int | None = field(default=4, metadata={"min": 1, "max": 32})
-    index_mode: Literal["absolute", "relative"] = "relative"
-    #: pointer width; None lets the encoder use as many bits as the slice needs (the paper's are 16)
+    #: the weight storage each PE slice goes through (a formats encoder with column pointers)
+    weight_format: FormatRef = EIE_CSC
+    #: deprecated spellings (0.2): the datapath was ``arith_bits`` and ``value_bits`` the codebook index;
+    #: ``index_bits``, ``index_mode`` and ``ptr_bits`` were flat. They move into the fields above, with a warning.
+    arith_bits: int | None = field(default=None, metadata={"min": 1, "max": 64})
+    index_bits: int | None = field(default=None, metadata={"min": 1, "max": 32})
+    index_mode: Literal["absolute", "relative"] | None = None
     ptr_bits: int | None = field(default=None, metadata={"min": 1, "max": 64})
 
     def validate(self):
@@ -143,17 +177,79 @@ class EIEParams:
             raise ConfigError(f"'params.fifo_depth' must be <= 65536, got {self.fifo_depth}")
         if self.act_regs_per_pe > 65536:
             raise ConfigError(f"'params.act_regs_per_pe' must be <= 65536, got {self.act_regs_per_pe}")
+        self._move_deprecated()
+
+    def _move_deprecated(self):
+        """The 0.2 spellings, kept for one release: ``value_bits`` (the codebook index) with ``arith_bits`` (the
+        datapath), flat ``index_bits``, ``index_mode``, ``ptr_bits``. ``index_mode: absolute`` with
+        ``index_bits: null`` meant the encoder's default absolute width, as it still does."""
+        moved = {}
+        if self.arith_bits is not None:
+            moved["value_bits"] = self.value_bits
+            self.value_bits = self.arith_bits
+        for key in ("index_bits", "index_mode", "ptr_bits"):
+            if getattr(self, key) is not None:
+                moved[key] = getattr(self, key)
+        if not moved:
+            return
+        old = ", ".join(f"'params.{k}'" for k in (["arith_bits"] if self.arith_bits is not None else []) +
+                        [k for k in ("index_bits", "index_mode", "ptr_bits") if k in moved])
+        warnings.warn(f"{old} are deprecated (they go in 0.3): the datapath width is 'params.value_bits' and the "
+                      f"weight format's own widths are its params, e.g. weight_format: {{name: csc, params: "
+                      f"{{value_bits: 4, index_bits: 4, index_mode: relative}}}}", FutureWarning, stacklevel=4)
+        params = dict(self.weight_format.params)
+        params.update(moved)
+        if moved.get("index_mode") == "absolute" and self.index_bits is None:
+            params.pop("index_bits", None)
+        self.weight_format = FormatRef(self.weight_format.name, params)
+        self.arith_bits = self.index_bits = self.index_mode = self.ptr_bits = None
 
     def weight_encoder(self):
-        """The configured format with those of value_bits, index_bits, index_mode, ptr_bits it takes."""
+        """The configured weight format as an encoder."""
         from ..formats import get_format
-        wanted = {"value_bits": self.value_bits, "index_bits": self.index_bits, "index_mode": self.index_mode,
-                  "ptr_bits": self.ptr_bits}
         try:
-            accepted = {f.name for f in dataclasses.fields(get_format(self.weight_format).p)}
-            return get_format(self.weight_format, **{k: v for k, v in wanted.items() if k in accepted})
+            return get_format(self.weight_format.name, **self.weight_format.kwargs)
         except (FormatError, ConfigError) as e:
-            raise ConfigError(f"params.weight_format '{self.weight_format}': {e}") from None
+            raise ConfigError(f"params.weight_format '{self.weight_format.text()}': {e}") from None
+
+
+def act_index_bits(p: EIEParams) -> int:
+    """Width of the activation index ``j`` broadcast with each value: enough for the longest input vector the
+    PEs hold (Sec. IV: 64 registers per PE, and the 2 KB activation SRAMs for longer vectors; 64K at 64 PEs)."""
+    longest = p.pes * max(p.act_regs_per_pe, p.act_sram_bytes * 8 // p.value_bits)
+    return max(1, math.ceil(math.log2(max(longest, 2))))
+
+
+def fifo_entry_bits(p: EIEParams) -> int:
+    """One activation-queue entry: the value and its index (one width for area and energy)."""
+    return p.value_bits + act_index_bits(p)
+
+
+def stored_entry_bits(p: EIEParams) -> int:
+    """Bits of one stored entry (value and row index) in a slice of ``act_regs_per_pe`` rows, from the encoder
+    (EIE: 4 + 4)."""
+    return _entry_bits(p.weight_format, p.act_regs_per_pe)
+
+
+@lru_cache(maxsize=64)
+def _entry_bits(fmt: FormatRef, rows: int) -> int:
+    col = np.zeros((rows, 1), np.float32)
+    col[-1, 0] = 1.0
+    enc = EIEParams(weight_format=fmt).weight_encoder().measure(col)
+    return max(1, int(enc.value_bits + enc.breakdown.get("indices", 0)) // max(1, int(enc.stored_entries)))
+
+
+def lnzd_nodes(pes: int) -> int:
+    """Leading-nonzero detection nodes of the quadtree over the PEs (Sec. VI: 16 + 4 + 1 = 21 for 64 PEs)."""
+    n, level = 0, pes
+    while level > 1:
+        level = -(-level // 4)
+        n += level
+    return max(n, 1)
+
+
+def _ceil_log2(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(int(n), 2))))
 
 
 # ---- numba kernels ---------------------------------------------------------------------------------------------
@@ -180,60 +276,81 @@ def _pe_major_mask(w, pes, regs, rounds, width):
 
 
 @njit(cache=True)
-def _column_entries(mask, pes, regs, rounds, span):
-    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over ``mask``.
+def _count_row(entries, real, last, r, p, c, cols, n, span):
+    """Add one row's nonzeros (``cols[:n]``, local row ``c`` of PE ``p`` in round ``r``) to the column slices.
 
     EIE's CSC rule (Sec. III-B): an entry's relative index counts the zeros
     since the previous entry of its column slice (or the slice start); a run
     of ``g`` zeros needs ``g // span`` padding entries before it (``span = 0``:
-    absolute indices, no padding). Checked slice by slice against the
-    formats encoder by the caller.
+    absolute indices, no padding).
     """
+    for q in range(n):
+        j = cols[q]
+        if span > 0:
+            entries[r, p, j] += 1 + (c - last[r, p, j] - 1) // span
+            last[r, p, j] = c
+        else:
+            entries[r, p, j] += 1
+        real[r, p, j] += 1
+
+
+@njit(cache=True)
+def _column_entries(mask, pes, regs, rounds, span):
+    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over ``mask``
+    (checked against the formats encoder by the caller)."""
     M, K = mask.shape
     entries = np.zeros((rounds, pes, K), np.int32)
     real = np.zeros((rounds, pes, K), np.int32)
     last = np.full((rounds, pes, K), -1, np.int32)
-    nz = np.empty(K, np.int64)
+    cols = np.empty(K, np.int64)
     for i in range(M):
-        p = i % pes
         li = i // pes
         r = li // regs
-        c = li - r * regs
         row = mask[i]
         n = 0
         for j in range(K):           # branch-free gather of the row's nonzero columns
-            nz[n] = j
+            cols[n] = j
             n += row[j]
-        for q in range(n):
-            j = nz[q]
-            if span > 0:
-                entries[r, p, j] += 1 + (c - last[r, p, j] - 1) // span
-                last[r, p, j] = c
-            else:
-                entries[r, p, j] += 1
-            real[r, p, j] += 1
+        _count_row(entries, real, last, r, i % pes, li - r * regs, cols, n, span)
     return entries, real
 
 
 @njit(cache=True)
-def _broadcast_schedule(cost, x_ptr, x_idx, vectors, rounds, depth):
+def _vector_stream(mask, ptr):
+    """The nonzero columns of each vector (column of the ``K x N`` mask), in index order, at ``ptr``."""
+    K, N = mask.shape
+    idx = np.empty(ptr[N], np.int64)
+    fill = ptr[:N].copy()
+    for k in range(K):
+        for n in range(N):
+            if mask[k, n]:
+                idx[fill[n]] = k
+                fill[n] += 1
+    return idx
+
+
+@njit(cache=True)
+def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, ring):
     """The FIFO recurrence over the activation stream (module docstring).
 
-    ``cost[g * rounds + r, p, j]``: cycles PE ``p`` spends on column ``j`` in
-    round ``r`` of group ``g``. The stream is, for each group ``g`` and vector
-    ``n`` (``x_ptr[g * vectors + n]`` .. ``+1`` into ``x_idx``: the vector's
-    nonzero columns in order), for each round, every nonzero column.
+    ``cost[g * rounds + r, j, p]``: cycles PE ``p`` spends on column ``j`` in
+    round ``r`` of group ``g`` (PE innermost, so one broadcast is one pass over
+    contiguous memory); ``cost_left_out[t, j]``: the largest cost of the PEs
+    left out (all costs <= 1, so they never hold the broadcast). The stream is,
+    for each group ``g`` and vector ``n`` (``x_ptr[g * vectors + n]`` .. ``+1``
+    into ``x_idx``: the vector's nonzero columns in order), for each round,
+    every nonzero column. ``ring`` (``depth x PEs``, zeros) holds ``F_p`` of the
+    last ``depth`` activations.
 
-    Returns ``(cycles, busy[p], broadcasts, full_stall_cycles)``.
+    Returns ``(cycles, broadcasts, full_stall_cycles)``.
     """
-    T, P, K = cost.shape
-    groups = T // rounds
-    ring = np.zeros((P, depth), np.int64)      # F_p of the activation `depth` broadcasts back
-    fin = np.zeros(P, np.int64)                # F_p of the last activation
-    busy = np.zeros(P, np.int64)
+    depth, P = ring.shape
+    groups = cost.shape[0] // rounds
     a_prev = -1
     k = 0
     stall = 0
+    block = 0          # max_p F_p[k - depth]: when activation k may be broadcast at the earliest
+    tail = 0           # finish of the PEs left out
     for g in range(groups):
         for n in range(vectors):
             lo = x_ptr[g * vectors + n]
@@ -242,29 +359,32 @@ def _broadcast_schedule(cost, x_ptr, x_idx, vectors, rounds, depth):
                 t = g * rounds + r
                 for q in range(lo, hi):
                     j = x_idx[q]
-                    slot = k % depth
                     a = a_prev + 1
-                    if k >= depth:
-                        for p in range(P):
-                            if ring[p, slot] > a:
-                                a = ring[p, slot]
-                    stall += a - (a_prev + 1)
+                    if k >= depth and block > a:
+                        a = block
+                    stall += a - a_prev - 1
+                    start = a + 1
+                    prev = ring[(k + depth - 1) % depth]
+                    cur = ring[k % depth]
+                    c = cost[t, j]
                     for p in range(P):
-                        c = cost[t, p, j]
-                        s = fin[p] if fin[p] > a + 1 else a + 1
-                        f = s + c
-                        fin[p] = f
-                        ring[p, slot] = f
-                        busy[p] += c
+                        f = prev[p] if prev[p] > start else start
+                        cur[p] = f + c[p]
+                    nxt = ring[(k + 1) % depth]
+                    m = 0
+                    for p in range(P):
+                        m = max(m, nxt[p])
+                    block = m
+                    tail = start + cost_left_out[t, j]
                     a_prev = a
                     k += 1
     total = 0
-    for p in range(P):
-        if fin[p] > total:
-            total = fin[p]
-    if k > 0 and a_prev + 1 > total:
-        total = a_prev + 1
-    return total, busy, k, stall
+    if k > 0:
+        last = ring[(k - 1) % depth]
+        for p in range(P):
+            total = max(total, last[p])
+        total = max(total, a_prev + 1, tail)
+    return total, k, stall
 
 
 @njit(cache=True)
@@ -327,6 +447,23 @@ def step_cycles(costs, depth):
 # ---- the model -------------------------------------------------------------------------------------------------
 
 @dataclass
+class Storage:
+    """The weights as the PEs store them (from the encoder)."""
+    nnz: float
+    padding_entries: float
+    value_bits: float             # all stored values (codebook indices), all PEs
+    index_bits: float             # all stored row indices
+    pointer_bits: float           # all column pointers, at the one pointer width
+    ptr_width: int                # bits of one column pointer
+    pe_bits: np.ndarray           # (pes,) values + indices per PE (all groups and rounds)
+    pe_pointer_bits: np.ndarray   # (pes,)
+
+    @property
+    def stored_entries(self) -> float:
+        return self.nnz + self.padding_entries
+
+
+@dataclass
 class EIEPlan:
     """Everything about one layer that does not depend on the FIFO depth: the encoded PE slices and the stream."""
     entries: np.ndarray        # (groups * rounds, pes, K) stored entries of each column slice
@@ -341,30 +478,31 @@ class EIEPlan:
     vectors: int
     K: int
     M_group: int
-    nnz: int
-    padding_entries: int
-    value_bits: int
-    index_bits_total: int
-    pointer_bits: int
-    ptr_width: int
-    pe_storage_bits: np.ndarray  # (pes,) values + indices per PE (all groups and rounds)
-    pe_pointer_bits: np.ndarray  # (pes,)
+    storage: Storage
 
-    def costs(self) -> np.ndarray:
-        """Cycles each PE spends per column: ``max(1, entries)``, 0 where the PE owns no rows of the round."""
-        c = np.maximum(self.entries, 1).astype(np.int32)
-        c *= self.has_rows[:, :, None]
-        return c
+    @cached_property
+    def cost(self) -> np.ndarray:
+        """``(groups * rounds, K, pes)``: cycles per PE per column, ``max(1, entries)``, 0 where the PE owns
+        no rows of the round (PE innermost for the schedule)."""
+        c = np.maximum(self.entries, 1) * self.has_rows[:, :, None]
+        return np.ascontiguousarray(c.transpose(0, 2, 1).astype(np.int32))
+
+    @cached_property
+    def busy(self) -> np.ndarray:
+        """Busy cycles of each PE over the layer (independent of the FIFO depth)."""
+        cnt = np.repeat(self.x_count, self.rounds, axis=0).astype(np.int64)
+        return np.einsum("tk,tkp->p", cnt, self.cost.astype(np.int64))
 
 
 def plan_layer(lt, p: EIEParams) -> EIEPlan:
     """Encode every PE slice of *lt*'s weights with the configured format and index the activation stream.
 
-    Each PE slice of each round goes through the encoder. For EIE's own format
-    (``csc`` with a fixed index width) the per-column entry counts come from a
-    single numba pass over the layer (:func:`_column_entries`) and every
-    slice's totals are checked against the encoder's ``measure`` of it; any
-    other format is encoded in full and its column pointers give the counts.
+    For EIE's own format (``csc`` with a fixed index width) the per-column entry
+    counts come from one numba pass over the layer (:func:`_column_entries`) and
+    each round's counts are checked against the encoder's ``measure`` of that
+    round's slices (laid side by side, one column stream per PE and column);
+    any other format is encoded in full, slice by slice, and its column
+    pointers give the counts.
     """
     lay = lt.layer
     fmt = p.weight_encoder()
@@ -374,59 +512,92 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
     pes, regs = p.pes, p.act_regs_per_pe
     rows_per_pe = -(-Mg // pes)
     rounds = max(1, -(-rows_per_pe // regs))
-    width = max(1, min(regs, rows_per_pe))
     shape = (G * rounds, pes, K)
-    entries = np.zeros(shape, np.int64)
-    real = np.zeros(shape, np.int64)
+    entries = np.zeros(shape, np.int32)
+    real = np.zeros(shape, np.int32)
     has_rows = np.zeros((G * rounds, pes), np.int32)
-    pe_store = np.zeros(pes, np.int64)
-    pe_ptr = np.zeros(pes, np.int64)
-    nnz = pads = vbits = ibits = pbits = ptr_width = 0
+    for t in range(G * rounds):
+        has_rows[t] = [_rows_in_round(Mg, pes, regs, pe, t % rounds) > 0 for pe in range(pes)]
+    acc = _StorageSum(pes)
     for g in range(G):
-        wg = np.ascontiguousarray(lt.group_weight(g))
+        mask = np.ascontiguousarray(lt.group_weight(g) != 0)
         if span is not None:
-            mask = wg != 0
             ent_g, real_g = _column_entries(mask, pes, regs, rounds, span)
+            for r in range(rounds):
+                acc.add_round(fmt, mask, r, pes, regs, ent_g[r], real_g[r])
+            entries[g * rounds:(g + 1) * rounds] = ent_g
+            real[g * rounds:(g + 1) * rounds] = real_g
         else:
-            layout = _pe_major_mask(wg, pes, regs, rounds, width)
-        for r in range(rounds):
-            t = g * rounds + r
-            for pe in range(pes):
-                n_rows = _rows_in_round(Mg, pes, regs, pe, r)
-                if n_rows <= 0:
-                    continue
-                has_rows[t, pe] = 1
-                if span is not None:
-                    enc = _measure_slice(fmt, mask[pe::pes][r * regs:r * regs + n_rows])
-                    if enc.stored_entries != ent_g[r, pe].sum() or enc.nnz != real_g[r, pe].sum():
-                        raise ModelError(f"eie: column counts of PE {pe} disagree with the '{fmt.name}' encoder "
-                                         f"({ent_g[r, pe].sum()} vs {enc.stored_entries} entries)")
-                    entries[t, pe] = ent_g[r, pe]
-                    real[t, pe] = real_g[r, pe]
-                else:
+            layout = _pe_major_mask(mask, pes, regs, rounds, max(1, min(regs, rows_per_pe)))
+            for r in range(rounds):
+                for pe in range(pes):
+                    n_rows = _rows_in_round(Mg, pes, regs, pe, r)
+                    if n_rows <= 0:
+                        continue
                     block = layout[pe, r, :, :n_rows]        # K x rows: the slice, transposed
                     enc = _encode_slice(fmt, block.T, K)
                     ptr = np.asarray(enc.payload["ptr"], dtype=np.int64)
-                    entries[t, pe] = np.diff(ptr)
-                    real[t, pe] = _real_per_column(enc, ptr, block)
-                idx_bits = int(enc.breakdown.get("indices", 0))
-                ptr_total = int(enc.breakdown.get("pointers", 0))
-                nnz += int(enc.nnz)
-                pads += int(enc.padding_entries)
-                vbits += int(enc.value_bits)
-                ibits += idx_bits
-                pbits += ptr_total
-                ptr_width = max(ptr_width, ptr_total // (K + 1))
-                pe_store[pe] += int(enc.value_bits) + idx_bits
-                pe_ptr[pe] += ptr_total
-    stored = nnz + pads
+                    entries[g * rounds + r, pe] = np.diff(ptr)
+                    real[g * rounds + r, pe] = _real_per_column(enc, ptr, block)
+                    acc.add_slice(pe, enc, K)
+    storage = acc.storage(has_rows, K)
+    stored = storage.stored_entries
     # entries per SRAM row from the encoder's bits per stored entry (EIE: 8 bits, 8 entries per 64-bit row)
-    epr = max(1, p.spmat_sram_width_bits * stored // (vbits + ibits)) if stored else 1
+    epr = max(1, int(p.spmat_sram_width_bits * stored // (storage.value_bits + storage.index_bits))) if stored else 1
     x_ptr, x_idx, x_count, vectors = _activation_stream(lt)
     return EIEPlan(entries=entries, real=real, sram_rows=_sram_rows(entries, epr), has_rows=has_rows, x_ptr=x_ptr,
                    x_idx=x_idx, x_count=x_count, groups=G, rounds=rounds, vectors=vectors, K=K, M_group=Mg,
-                   nnz=nnz, padding_entries=pads, value_bits=vbits, index_bits_total=ibits, pointer_bits=pbits,
-                   ptr_width=ptr_width, pe_storage_bits=pe_store, pe_pointer_bits=pe_ptr)
+                   storage=storage)
+
+
+class _StorageSum:
+    """Adds up the encoder's accounting of every PE slice; one pointer width for all (the widest slice's)."""
+
+    def __init__(self, pes: int):
+        self.nnz = self.pads = self.vbits = self.ibits = 0
+        self.ptr_width = 0
+        self.pe_bits = np.zeros(pes, np.float64)
+
+    def add_round(self, fmt, mask, r, pes, regs, ent, real):
+        """One round of one group: the encoder measures its slices side by side (each column of the
+        ``local rows x (pes * K)`` view is one PE's column slice) and the widest slice for the pointer width."""
+        Mg, K = mask.shape
+        lo, hi = r * regs * pes, min(Mg, (r + 1) * regs * pes)
+        n_local = -(-(hi - lo) // pes)
+        sub = mask[lo:hi]
+        if n_local * pes != hi - lo:
+            sub = np.concatenate([sub, np.zeros((n_local * pes - (hi - lo), K), np.bool_)])
+        enc = _measure(fmt, sub.reshape(n_local, pes * K))
+        if enc.nnz != real.sum() or enc.padding_entries != (ent - real).sum():
+            raise ModelError(f"eie: column counts disagree with the '{fmt.name}' encoder ({ent.sum()} vs "
+                             f"{enc.stored_entries} entries in round {r})")
+        stored = int(enc.stored_entries)
+        if stored:
+            self.pe_bits += ent.sum(axis=1) * ((enc.value_bits + enc.breakdown.get("indices", 0)) / stored)
+        widest = int(np.argmax(ent.sum(axis=1)))
+        self._widen(_measure(fmt, mask[lo + widest:hi:pes]), K)
+        self.nnz += int(enc.nnz)
+        self.pads += int(enc.padding_entries)
+        self.vbits += int(enc.value_bits)
+        self.ibits += int(enc.breakdown.get("indices", 0))
+
+    def add_slice(self, pe, enc, K):
+        idx = int(enc.breakdown.get("indices", 0))
+        self.pe_bits[pe] += int(enc.value_bits) + idx
+        self._widen(enc, K)
+        self.nnz += int(enc.nnz)
+        self.pads += int(enc.padding_entries)
+        self.vbits += int(enc.value_bits)
+        self.ibits += idx
+
+    def _widen(self, enc, K):
+        self.ptr_width = max(self.ptr_width, int(enc.breakdown.get("pointers", 0)) // (K + 1))
+
+    def storage(self, has_rows, K) -> Storage:
+        pe_ptr = has_rows.sum(axis=0).astype(np.float64) * (K + 1) * self.ptr_width
+        return Storage(nnz=float(self.nnz), padding_entries=float(self.pads), value_bits=float(self.vbits),
+                       index_bits=float(self.ibits), pointer_bits=float(pe_ptr.sum()), ptr_width=self.ptr_width,
+                       pe_bits=self.pe_bits, pe_pointer_bits=pe_ptr)
 
 
 def _csc_span(fmt) -> int | None:
@@ -446,7 +617,7 @@ def _sram_rows(entries: np.ndarray, epr: int) -> np.ndarray:
     """Sparse-matrix SRAM rows each column slice touches: a PE's slices are stored one after another
     (round by round, column by column), ``epr`` entries to a row."""
     T, P, K = entries.shape
-    flat = entries.transpose(1, 0, 2).reshape(P, T * K)
+    flat = entries.transpose(1, 0, 2).reshape(P, T * K).astype(np.int64)
     end = np.cumsum(flat, axis=1)
     start = end - flat
     rows = np.where(flat > 0, (end - 1) // epr - start // epr + 1, 0)
@@ -468,7 +639,7 @@ def _real_per_column(enc, ptr: np.ndarray, block: np.ndarray) -> np.ndarray:
     return np.count_nonzero(block, axis=1)
 
 
-def _measure_slice(fmt, rows_by_k: np.ndarray):
+def _measure(fmt, rows_by_k: np.ndarray):
     try:
         return fmt.measure(rows_by_k)
     except FormatError as e:
@@ -488,30 +659,82 @@ def _encode_slice(fmt, slice_rows_by_k: np.ndarray, K: int):
 
 
 def _activation_stream(lt):
-    """Per group and vector, the nonzero activation columns (CSC over the vectors), and per-column counts."""
+    """Per group and vector, the nonzero activation columns in order (CSC over the vectors), and per-column
+    counts of nonzero vectors."""
     lay = lt.layer
     ptrs, idxs, counts = [np.zeros(1, np.int64)], [], []
     offset = 0
-    vectors = lay.N
-    for g in range(lay.groups):
-        x = lt.x_gemm(g)
-        nz = x != 0
-        counts.append(np.count_nonzero(nz, axis=1))
-        n_idx, j_idx = np.nonzero(nz.T)           # sorted by vector, then column
-        per_vec = np.bincount(n_idx, minlength=vectors)
-        ptrs.append(offset + np.cumsum(per_vec))
-        idxs.append(j_idx.astype(np.int64))
-        offset += j_idx.size
+    for mask in lt.x_masks():
+        mask = np.ascontiguousarray(mask)
+        counts.append(np.count_nonzero(mask, axis=1))
+        ptr = np.concatenate(([0], np.cumsum(np.count_nonzero(mask, axis=0)))).astype(np.int64)
+        idxs.append(_vector_stream(mask, ptr))
+        ptrs.append(offset + ptr[1:])
+        offset += int(ptr[-1])
     x_ptr = np.concatenate(ptrs).astype(np.int64)
     x_idx = np.concatenate(idxs) if idxs else np.zeros(0, np.int64)
-    return x_ptr, x_idx, np.stack(counts).astype(np.int64), vectors
+    return x_ptr, x_idx, np.stack(counts).astype(np.int64), lay.N
 
 
 def schedule(plan: EIEPlan, depth: int):
     """``(cycles, busy[p], broadcasts, full_stall_cycles)`` of *plan* with FIFOs of *depth*."""
-    cycles, busy, k, stall = _broadcast_schedule(plan.costs(), plan.x_ptr, plan.x_idx, plan.vectors,
-                                                 plan.rounds, int(depth))
-    return int(cycles), busy, int(k), int(stall)
+    cycles, k, stall = run_schedule(plan.cost, plan.x_ptr, plan.x_idx, plan.vectors, plan.rounds, depth)
+    return cycles, plan.busy, k, stall
+
+
+def run_schedule(cost: np.ndarray, x_ptr, x_idx, vectors: int, rounds: int, depth: int) -> tuple[int, int, int]:
+    """``(cycles, broadcasts, full_stall_cycles)`` of the FIFO recurrence on ``cost`` (``tables x K x PEs``).
+
+    At depth >= 2 the PEs whose costs are all at most one cycle are left out of the recurrence: they never
+    hold the broadcast and finish one cycle after their last activation arrives (module docstring).
+    """
+    depth = int(depth)
+    if depth >= 2:
+        follow = cost.max(axis=(0, 1), initial=0) > 1
+        rest = cost[:, :, ~follow]
+        left_out = rest.max(axis=2) if rest.shape[2] else np.zeros(cost.shape[:2], np.int32)
+        cost = np.ascontiguousarray(cost[:, :, follow])
+    else:
+        left_out = np.zeros(cost.shape[:2], np.int32)
+    ring = np.zeros((depth, cost.shape[2]), np.int64)
+    cycles, k, stall = _broadcast_schedule(cost, np.ascontiguousarray(left_out, dtype=np.int32), x_ptr, x_idx,
+                                           vectors, rounds, ring)
+    return int(cycles), int(k), int(stall)
+
+
+@dataclass
+class Work:
+    """What one instance of a layer costs EIE, from either front end (a trace or the statistics)."""
+    cycles: float
+    busy: np.ndarray          # (pes,) busy cycles of each PE
+    broadcasts: float
+    full_stall: float         # cycles the broadcast was held by a full FIFO
+    entries: float            # stored entries processed (padding included): the multiply-adds performed
+    real: float               # of which real weights
+    sram_reads: float         # sparse-matrix SRAM rows read
+    ptr_reads: float          # activations reaching a PE that owns rows (two pointer reads each)
+    empty: float              # pointer-read cycles on empty column slices
+    act_elems: float          # source activations scanned by the leading-nonzero detectors
+    vectors: int
+    rounds: int
+    K: int
+    storage: Storage
+
+
+def trace_work(plan: EIEPlan, sched) -> Work:
+    """The counts of a trace's plan and its schedule."""
+    cycles, busy, broadcasts, stall = sched
+    R = plan.rounds
+    cnt = np.repeat(plan.x_count, R, axis=0)                     # (G*R, K): activations per (g, r, column)
+    live = plan.has_rows.astype(np.int64)                        # (G*R, pes)
+    return Work(cycles=float(cycles), busy=np.asarray(busy, np.float64), broadcasts=float(broadcasts),
+                full_stall=float(stall), entries=float(np.einsum("tk,tpk->", cnt, plan.entries)),
+                real=float(np.einsum("tk,tpk->", cnt, plan.real)),
+                sram_reads=float(np.einsum("tk,tpk->", cnt, plan.sram_rows)),
+                ptr_reads=float((cnt.sum(axis=1) * live.sum(axis=1)).sum()),
+                empty=float(np.einsum("tk,tpk->", cnt, (plan.entries == 0) & (live[:, :, None] > 0))),
+                act_elems=float(plan.groups * plan.vectors * R * plan.K), vectors=plan.vectors, rounds=R,
+                K=plan.K, storage=plan.storage)
 
 
 @register
@@ -522,100 +745,119 @@ class EIE(ArchModel):
 
     def simulate(self, lt, p: EIEParams) -> LayerResult:
         plan = plan_layer(lt, p)
-        cycles, busy, broadcasts, stall = schedule(plan, p.fifo_depth)
-        return self.result(lt, p, plan, cycles, busy, broadcasts, stall)
+        return self.result(lt.layer, p, trace_work(plan, schedule(plan, p.fifo_depth)))
 
-    def result(self, lt, p: EIEParams, plan: EIEPlan, cycles: int, busy: np.ndarray, broadcasts: int,
-               full_stall: int) -> LayerResult:
-        lay = lt.layer
-        G, R = plan.groups, plan.rounds
-        cnt = plan.x_count                                           # (G, K)
-        cnt_t = np.repeat(cnt, R, axis=0)                            # (G*R, K): activations per (g, r, column)
-        entries_done = int(np.einsum("tk,tpk->", cnt_t, plan.entries))
-        sram_reads = int(np.einsum("tk,tpk->", cnt_t, plan.sram_rows))
-        live = plan.has_rows.astype(np.int64)                        # (G*R, pes)
-        ptr_reads = int((cnt_t.sum(axis=1) * live.sum(axis=1)).sum())  # activations reaching a PE with rows
-        empty = int(np.einsum("tk,tpk->", cnt_t, (plan.entries == 0) & (live[:, :, None] > 0)))
-        padding_done = entries_done - int(np.einsum("tk,tpk->", cnt_t, plan.real))
-        ab = p.arith_bits
-        jbits = max(1, math.ceil(math.log2(max(plan.K, 2))))
-        act_vec_elems = G * plan.vectors * R * plan.K                # source activations scanned
-        from_sram = plan.K > p.pes * p.act_regs_per_pe
-        rf_bytes = p.act_regs_per_pe * ab // 8
+    def hardware(self, p: EIEParams) -> Hardware:
+        """One PE's hardware (Sec. IV, Fig. 4b; Table II's modules) times ``pes``, the detector tree, DRAM.
+
+        Table II splits the PE's area into memory, registers (flip-flops) and combinational logic; the
+        logic below is what Sec. IV describes, at the widths it gives: pointer-bank addressing (the LSB of
+        ``j`` picks the bank; ``p_j == p_j+1`` marks an empty slice), the sparse-matrix read's pointer
+        counter and 8-to-1 entry select, the weight decoder's codebook lookup, the row-address accumulation
+        and adder bypass, the register files' read ports and ReLU, the FIFO's head/tail control and head
+        select, and one value-wide selection path per leading-nonzero node.
+        """
+        n, vb, regs = p.pes, p.value_bits, p.act_regs_per_pe
+        fmt = p.weight_format
+        entry_bits = stored_entry_bits(p)
+        ptr_w = int(fmt.kwargs.get("ptr_bits") or PAPER_PTR_BITS)
+        q_w, jb, rb = fifo_entry_bits(p), act_index_bits(p), _ceil_log2(regs)
+        per_row = max(1, p.spmat_sram_width_bits // entry_bits)
+        memories = [
+            Memory("spmat_sram", "sram", p.spmat_sram_bytes, n, p.spmat_sram_width_bits,
+                   operands=("weights", "indices"), format=fmt),
+            Memory("ptr_sram", "sram", p.ptr_sram_bytes / 2, 2 * n, ptr_w, operands=("pointers",), format=fmt),
+            Memory("act_sram", "sram", p.act_sram_bytes, n, vb, operands=("inputs", "outputs")),
+            Memory("act_rf", "rf", regs * vb / 8, 2 * n, vb, operands=("inputs", "outputs", "psums")),
+            Memory("codebook", "rf", p.codebook_entries * vb / 8, n, vb, operands=("codebook",)),
+            Memory("act_queue", "fifo", p.fifo_depth * q_w / 8, n, q_w, operands=("inputs",)),
+        ]
+        logic = [
+            Logic("ptr_addr", "index", n * ((jb - 1) + ptr_w)),            # bank address incrementer, p_j == p_j+1
+            Logic("ptr_swap", "mux", n * 2 * ptr_w),                       # even/odd bank outputs to start/end
+            Logic("spmat_addr", "index", n * 2 * ptr_w),                   # pointer counter and end compare
+            Logic("spmat_select", "mux", n * (per_row - 1) * entry_bits),  # one entry of the 64-bit row
+            Logic("weight_decoder", "mux", n * ((p.codebook_entries - 1) * vb + vb)),  # codebook read, bypass
+            Logic("arith_addr", "index", n * 2 * rb),                      # running row address, bypass compare
+            Logic("act_ports", "mux", n * (2 * (regs - 1) * vb + vb)),     # source/destination read ports, ReLU
+            Logic("queue_select", "mux", n * (p.fifo_depth - 1) * q_w),    # head entry of the FIFO
+            Logic("queue_ctrl", "control", n * 3 * _ceil_log2(p.fifo_depth)),  # head, tail, full/empty
+            Logic("lnzd", "index", lnzd_nodes(n) * vb),                    # leading-nonzero detection tree
+        ]
+        return Hardware(compute=[Compute("mac", "mac", n, vb, acc_bits=vb)], memories=memories, logic=logic,
+                        dram=Dram(p.dram_bytes_per_cycle,
+                                  "params.dram_bytes_per_cycle; the paper keeps the model on chip and gives no "
+                                  "DRAM (the shipped config's 8 B/cycle is an assumption, see eie.yaml)"))
+
+    def result(self, lay, p: EIEParams, w: Work) -> LayerResult:
+        """The layer's :class:`LayerResult` from its counts (both front ends)."""
+        hw = self.hardware(p)
+        mem = hw.memory
+        vb, pes = p.value_bits, p.pes
+        st = w.storage
+        from_sram = w.K > pes * p.act_regs_per_pe
+        q_bits = w.broadcasts * pes * fifo_entry_bits(p)
 
         acts = ActionCounts()
-        acts.sram(sram_reads * p.spmat_sram_width_bits, p.spmat_sram_bytes, component="spmat_sram")
-        acts.sram(ptr_reads * 2 * plan.ptr_width, p.ptr_sram_bytes // 2, component="ptr_sram")
-        acts.rf(entries_done * ab, p.codebook_entries * ab // 8, component="codebook")
-        acts.mac(entries_done, bits=ab, acc_bits=ab, component="mac")
-        acts.rf(entries_done * 2 * ab, rf_bytes, component="act_rf")
-        if from_sram:
-            acts.sram(act_vec_elems * ab, p.act_sram_bytes, component="act_sram")
-        else:
-            acts.rf(act_vec_elems * ab, rf_bytes, component="act_rf")
-        if R > 1:   # outputs beyond the register files go to the activation SRAM, round by round
-            acts.sram(lay.M * plan.vectors * ab, p.act_sram_bytes, component="act_sram")
-        fifo_entry = ab + jbits
-        acts.rf(2 * broadcasts * p.pes * fifo_entry, max(1, p.fifo_depth * fifo_entry // 8), component="act_queue")
-        acts.wire(broadcasts * p.pes * fifo_entry, component="noc")
-        acts.index(act_vec_elems, component="lnzd")
-        spill_bits = (np.maximum(plan.pe_storage_bits - 8 * p.spmat_sram_bytes, 0).sum()
-                      + np.maximum(plan.pe_pointer_bits - 8 * p.ptr_sram_bytes, 0).sum())
-        fits = bool(spill_bits == 0)
-        dram = float(spill_bits) / 8 * plan.vectors   # what does not fit is streamed in for every vector
+        acts.read(mem("spmat_sram"), w.sram_reads * p.spmat_sram_width_bits)
+        acts.read(mem("ptr_sram"), w.ptr_reads * 2 * st.ptr_width)
+        acts.read(mem("codebook"), w.entries * vb)
+        acts.mac(w.entries, bits=vb, acc_bits=vb, component="mac")
+        acts.read(mem("act_rf"), w.entries * vb)                     # destination register: read ...
+        acts.write(mem("act_rf"), w.entries * vb)                    # ... and write back
+        acts.read(mem("act_sram" if from_sram else "act_rf"), w.act_elems * vb)
+        out_bits = lay.M * w.vectors * vb if w.rounds > 1 else 0     # each round's outputs leave the registers
+        if out_bits:
+            acts.write(mem("act_sram"), out_bits)
+        acts.write(mem("act_queue"), q_bits)
+        acts.read(mem("act_queue"), q_bits)
+        acts.wire(q_bits, component="noc")                           # the broadcast H-tree
+        acts.index(w.act_elems, component="lnzd")
+        spill_bits = float(np.maximum(st.pe_bits - 8 * p.spmat_sram_bytes, 0).sum()
+                           + np.maximum(st.pe_pointer_bits - 8 * p.ptr_sram_bytes, 0).sum())
+        dram = spill_bits / 8 * w.vectors   # what does not fit is streamed in for every vector
         if dram:
             acts.dram(dram, component="dram")
-        sram_traffic = (sram_reads * p.spmat_sram_width_bits + ptr_reads * 2 * plan.ptr_width
-                        + (act_vec_elems * ab if from_sram else 0) + (lay.M * plan.vectors * ab if R > 1 else 0)) / 8
+        sram_bytes = (w.sram_reads * p.spmat_sram_width_bits + w.ptr_reads * 2 * st.ptr_width
+                      + (w.act_elems * vb if from_sram else 0) + out_bits) / 8
 
-        busy = np.asarray(busy, dtype=np.int64)
-        max_busy = int(busy.max(initial=0))
+        busy = np.asarray(w.busy, np.float64)
+        max_busy = float(busy.max(initial=0.0))
+        mean_busy = float(busy.mean()) if busy.size else 0.0
+        cycles = float(w.cycles)
+        losses = {"index": w.empty / pes, "load_imbalance": max_busy - mean_busy, "fifo_bubble": cycles - max_busy}
+        stored = st.stored_entries
         idle = cycles - busy
-        stored = plan.nnz + plan.padding_entries
+        totals = {
+            "broadcasts": w.broadcasts,
+            "fifo_full_stall_cycles": w.full_stall,
+            "pe_idle_cycles_mean": float(idle.mean()) if cycles else 0.0,
+            "pe_idle_cycles_max": float(idle.max(initial=0.0)) if cycles else 0.0,
+            "padding_entries": st.padding_entries,
+            "stored_entries": stored,
+            "processed_entries": w.entries,
+            "empty_slice_cycles": w.empty,
+            "spmat_sram_reads": w.sram_reads,
+        }
         extra = {
             "mode": "conv-as-spmv" if lay.is_conv else "spmv",
-            "vectors": int(plan.vectors),
-            "rounds": int(R),
-            "broadcasts": int(broadcasts),
-            "broadcast_rate": broadcasts / cycles if cycles else 0.0,
-            "fifo_full_stall_cycles": int(full_stall),
-            "pe_idle_cycles_mean": float(idle.mean()) if cycles else 0.0,
-            "pe_idle_cycles_max": int(idle.max(initial=0)) if cycles else 0,
-            "load_balance_efficiency": float(busy.mean() / cycles) if cycles else 1.0,
-            "padding_entries": int(plan.padding_entries),
-            "padding_fraction": plan.padding_entries / stored if stored else 0.0,
-            "padding_work_fraction": padding_done / entries_done if entries_done else 0.0,
-            "stored_entries": int(stored),
-            "processed_entries": int(entries_done),
-            "empty_slice_cycles": int(empty),
-            "spmat_sram_reads": int(sram_reads),
-            "pe_storage_bits_max": int(plan.pe_storage_bits.max(initial=0)),
-            "fits_on_chip": fits,
-            "weight_format": p.weight_format,
+            "vectors": int(w.vectors),
+            "rounds": int(w.rounds),
+            "broadcast_rate": w.broadcasts / cycles if cycles else 0.0,
+            "load_balance_efficiency": mean_busy / cycles if cycles else 1.0,
+            "padding_fraction": st.padding_entries / stored if stored else 0.0,
+            "padding_work_fraction": (w.entries - w.real) / w.entries if w.entries else 0.0,
+            "pe_storage_bits_max": float(st.pe_bits.max(initial=0.0)),
+            "fits_on_chip": spill_bits == 0,
+            "weight_format": p.weight_format.text(),
             "fifo_depth": int(p.fifo_depth),
-            "pes": int(p.pes),
+            "pes": int(pes),
         }
-        return LayerResult(cycles=cycles, compute_cycles=max_busy, stall_cycles=cycles - max_busy,
-                           freq_hz=p.freq_hz, macs_performed=entries_done, peak_macs_per_cycle=p.pes,
-                           pe_busy=busy, actions=acts, weight_bits=plan.value_bits,
-                           metadata_bits=plan.index_bits_total + plan.pointer_bits, dram_bytes=dram,
-                           sram_bytes=sram_traffic, extra=extra)
-
-    def inventory(self, p: EIEParams):
-        """One PE's hardware times ``pes`` (Sec. IV, Table II's modules)."""
-        from ..energy import Inventory
-        inv = Inventory()
-        n = p.pes
-        ab = p.arith_bits
-        inv.sram(p.spmat_sram_bytes, n, component="spmat_sram")
-        inv.sram(p.ptr_sram_bytes, n, component="ptr_sram")
-        inv.sram(p.act_sram_bytes, n, component="act_sram")
-        inv.rf(2 * p.act_regs_per_pe * ab // 8, n, component="act_rf")
-        inv.rf(p.codebook_entries * ab // 8, n, component="codebook")
-        inv.rf(p.fifo_depth * (ab + 16) // 8, n, component="act_queue")
-        inv.mac(n, bits=ab, acc_bits=ab, component="mac")
-        inv.index(n * 16, component="lnzd")
-        return inv
+        return LayerResult(cycles=cycles, freq_hz=p.freq_hz, macs_performed=w.entries, peak_macs_per_cycle=pes,
+                           losses=losses, pe_busy=busy, actions=acts, weight_bits=st.value_bits,
+                           metadata_bits=st.index_bits + st.pointer_bits, dram_bytes=dram, sram_bytes=sram_bytes,
+                           totals=totals, extra=extra)
 
 
-__all__ = ["EIE", "EIEParams", "EIEPlan", "plan_layer", "schedule", "step_cycles"]
+__all__ = ["EIE", "EIEParams", "EIEPlan", "Work", "plan_layer", "run_schedule", "schedule", "step_cycles",
+           "trace_work"]
