@@ -52,8 +52,8 @@ The cycle account (docs/CONTRIBUTING.md): ``peak_macs_per_cycle`` is the GPU's d
 ``tile_quantization`` (edge tiles' padded math, K padded to the tile, and SMs idle in partial waves),
 ``sram_bandwidth`` (shared-memory reads beyond the math, and L2 beyond the SM time), ``kernel_overhead``
 (the library's distance from the SM rate, and the launches), ``dram`` (HBM beyond the SM time, per wave) and
-``fill_drain`` (pipeline fill and epilogue). ``bound`` names what held: ``compute`` (tensor cores), ``sram``
-(shared memory or L2), ``dram``, ``software`` (launch) or ``pipeline`` (fill and epilogue).
+``fill_drain`` (pipeline fill and epilogue). ``bound`` is the runner's: the largest share among the ideal
+(``compute``) and the losses' resources (``mapping``, ``sram``, ``software``, ``dram``, ``pipeline``).
 ``speedup_vs_dense`` compares with the same layer on the same GPU run dense (``dense_cycles``);
 ``sparse_path`` and ``sparse_reason`` say whether and why the layer took the sparse path.
 
@@ -112,7 +112,7 @@ from ..energy import ActionCounts
 from ..errors import ConfigError, FormatError, ModelError
 from ..formats import get_format
 from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory
-from ..results import LayerResult
+from ..results import LayerResult, cycle_account
 from ..traces import Pattern, parse_pattern
 from .base import ArchModel, CommonParams, register
 
@@ -574,15 +574,6 @@ class _Run:
                 "dram": float(s[S_DRAM_EXCESS]),
                 "fill_drain": self.exposed}
 
-    def bound(self) -> str:
-        """Which term held: fixed costs over the whole roofline, else the SMs or the memory that limited them."""
-        s = self.sums
-        if self.overhead >= s[S_ROOF]:
-            return "software" if self.launch >= self.exposed else "pipeline"
-        if s[S_SM_EFF] >= s[S_MEM]:
-            return "sram" if self.smem_limited else "compute"
-        return "dram" if s[S_DRAM_CYC] >= s[S_L2_CYC] else "sram"
-
 
 def _plan_static(g: _Gemm, plan: Plan, mc: _Machine):
     """Residency and K split of *plan* on *g*: ``(ctas_per_sm, ktiles, per_split, nks, smem_cta)``, or None."""
@@ -847,6 +838,7 @@ class TensorCore(ArchModel):
         pat = p.hw_pattern()
         speed = p.speedup() if use_sparse else 1.0
         peak = float(p.sms * p.rate())
+        dense_ideal = float(layer.macs) / peak
         performed = float(layer.macs) / speed              # what the layer needs on this path, no padding
         ideal = performed / peak
         cycles = run.cycles
@@ -886,13 +878,14 @@ class TensorCore(ArchModel):
             "waves": int(run.waves),
             "wave_efficiency": float(run.busy.sum()) / (p.sms * s[S_SM_EFF]) if s[S_SM_EFF] else 1.0,
             "tile_efficiency": float(layer.macs) / run.padded_macs,
-            "bound_dense": dense.bound(),
+            "bound_dense": layer_bound(LayerResult(cycles=dense.cycles, macs_performed=float(layer.macs),
+                                                   peak_macs_per_cycle=peak, losses=dense.losses(dense_ideal))),
             "dense_tile": dense.plan.name,
             "speedup_vs_dense": dense.cycles / cycles,
             "effective_tflops": 2.0 * layer.macs / (cycles / p.freq_hz) / 1e12,
         }
         return LayerResult(cycles=cycles, freq_hz=p.freq_hz, macs_performed=performed, peak_macs_per_cycle=peak,
-                           losses=losses, bound=run.bound(), pe_busy=run.busy.copy(), actions=acts,
+                           losses=losses, pe_busy=run.busy.copy(), actions=acts,
                            weight_bits=w_bits, metadata_bits=meta_bits, dram_bytes=float(s[S_DRAM_BYTES]),
                            sram_bytes=float(s[S_L2_BYTES]) + run.smem_bytes, totals=totals, extra=extra)
 
@@ -908,7 +901,7 @@ def _mix(a: LayerResult, b: LayerResult, p: float) -> LayerResult:
         (p * a.cycles + q * b.cycles)
     return LayerResult(cycles=p * a.cycles + q * b.cycles, freq_hz=a.freq_hz,
                        macs_performed=p * a.macs_performed + q * b.macs_performed,
-                       peak_macs_per_cycle=a.peak_macs_per_cycle, losses=losses, bound=main.bound,
+                       peak_macs_per_cycle=a.peak_macs_per_cycle, losses=losses,
                        pe_busy=p * a.pe_busy + q * b.pe_busy, actions=acts,
                        weight_bits=p * a.weight_bits + q * b.weight_bits,
                        metadata_bits=p * a.metadata_bits + q * b.metadata_bits,
@@ -916,10 +909,15 @@ def _mix(a: LayerResult, b: LayerResult, p: float) -> LayerResult:
                        totals={k: p * a.totals[k] + q * b.totals[k] for k in a.totals}, extra=extra)
 
 
+def layer_bound(res: LayerResult) -> str:
+    """The row's ``bound`` as the runner names it: the resource with the largest share of the cycles."""
+    return cycle_account(res)[3]
+
+
 def peak_tflops(p: TensorCoreParams, sparse: bool = False) -> float:
     """The configuration's peak tensor-core rate in TFLOPS (2 flops per MAC), as the whitepapers quote it."""
     return 2.0 * p.sms * p.rate() * (p.speedup() if sparse else 1.0) * p.freq_hz / 1e12
 
 
-__all__ = ["TensorCore", "TensorCoreParams", "GpuHardware", "Plan", "sparse_decision", "peak_tflops",
+__all__ = ["TensorCore", "TensorCoreParams", "GpuHardware", "Plan", "sparse_decision", "peak_tflops", "layer_bound",
            "OPERAND_BYTES"]

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..arch import load_arch
-from ..arch.tensor_core import TensorCore, TensorCoreParams
+from ..arch.tensor_core import TensorCore, TensorCoreParams, layer_bound
 from ..paths import WORKLOAD_DIR
 from ..traces import make_trace
 from ..workload import gemm, load_workload
@@ -59,7 +59,7 @@ def _run(layer: Layer, weight, p: TensorCoreParams) -> dict:
     e, dense = r.extra, r.totals["dense_cycles"]
     return {"sparse_path": e["sparse_path"], "sparse_reason": e["sparse_reason"],
             "dense_s": dense / p.freq_hz, "sparse_s": r.cycles / p.freq_hz,
-            "speedup": e["speedup_vs_dense"], "bound": r.bound, "bound_dense": e["bound_dense"],
+            "speedup": e["speedup_vs_dense"], "bound": layer_bound(r), "bound_dense": e["bound_dense"],
             "sm_limiter": e["sm_limiter"], "tile": e["tile"], "split_k": e["split_k"], "waves": e["waves"],
             "wave_efficiency": e["wave_efficiency"], "tile_efficiency": e["tile_efficiency"],
             "sparse_tflops": e["effective_tflops"],
@@ -124,7 +124,7 @@ def networks(gpus, batches, use_traces: bool) -> tuple[pd.DataFrame, pd.DataFram
                "speedup": g["dense_total_s"].sum() / sp,
                "sparse_capable_share_of_dense": g.loc[g["sparse_path"], "dense_total_s"].sum() /
                g["dense_total_s"].sum()}
-        for bound in ("compute", "sram", "dram", "software", "pipeline"):
+        for bound in ("compute", "mapping", "sram", "dram", "software", "pipeline"):
             row[f"share_{bound}"] = g.loc[g["bound"] == bound, "sparse_total_s"].sum() / sp
         totals.append(row)
     return per_layer, pd.DataFrame(totals)
