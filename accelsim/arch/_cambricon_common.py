@@ -39,6 +39,7 @@ bound by the BC), the buffer sizes (NBin and NBout 8 KB, SB 16 KB per PE), the B
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -108,10 +109,16 @@ def selector_bits(count: int, outputs: int, inputs: int, bits: int) -> int:
 
 def make_encoder(ref, key: str, **defaults):
     """A format encoder from a config's :class:`~accelsim.hardware.FormatRef` (*defaults* first, the
-    reference's own parameters over them), with a config error naming *key* if it cannot be built."""
+    reference's own parameters over them), with a config error naming *key* if it cannot be built.
+    Encoders are stateless: one is built per distinct format and reused (layers ask for the same ones)."""
+    return _encoder(ref.name, tuple(sorted({**defaults, **ref.kwargs}.items())), key)
+
+
+@functools.lru_cache(maxsize=256)
+def _encoder(name: str, params: tuple, key: str):
     from ..formats import get_format
     try:
-        return get_format(ref.name, **{**defaults, **ref.kwargs})
+        return get_format(name, **dict(params))
     except (FormatError, ConfigError) as e:
         raise ConfigError(f"'params.{key}': {e}") from None
 
@@ -139,39 +146,78 @@ def ceil_div(a, b):
 @njit(cache=True)
 def _pipeline(rowc, posc, active, scan, N, depth, state, pe, tile_busy, t0):
     """Tasks of tiles ``t0 .. t0 + len(scan) - 1`` through the BC and the PEs, continuing from *state*
-    (``[BC end, tasks so far]``) and the per-PE rows of *pe* (see :class:`Pipeline`)."""
+    (``[BC end, tasks so far]``) and the per-PE rows of *pe* (see :class:`Pipeline`).
+
+    When a tile's tasks all cost the same (*posc* has one column, Cambricon-X), the pipeline settles into a
+    period: once the BC and every active PE have advanced by the same ``delta`` for ``depth + 1`` tasks in a
+    row, every later task of the tile does the same (the recurrence is made of max and plus, so a state
+    shifted by ``delta`` evolves shifted by ``delta``), and whole multiples of ``depth`` tasks are skipped.
+    """
     n_tiles, P = rowc.shape
     pc = posc.shape[1]
     work = pe[0]                      # busy cycles per PE
     ring = pe[1:1 + depth]            # finish time of each of the last `depth` tasks, per PE
     fin = pe[1 + depth]               # when each PE finishes its latest task
+    prev = np.zeros(P, np.int64)
     b_end = state[0]
     k = state[1]
     for t in range(n_tiles):
         s = scan[t]
         tb = 0
-        for n in range(N):
+        steady = 0
+        delta = -1
+        n = 0
+        while n < N:
             slot = k % depth
             start = b_end
             for p in range(P):
                 if ring[slot, p] > start:     # a PE still on task k - depth: its FIFO is full
                     start = ring[slot, p]
+            b_prev = b_end
             b_end = start + s
             j = n if pc > 1 else 0
+            uniform = pc == 1
+            cost = 0
             for p in range(P):
                 if active[t, p]:
                     c = rowc[t, p] + posc[t, j]
                     if c < 1:
                         c = 1
+                    prev[p] = fin[p]
                     st = fin[p] if fin[p] > start else start
                     f = st + c
                     if f < b_end:
                         f = b_end
                     fin[p] = f
                     work[p] += c
-                    tb += c
+                    cost += c
+                    if f - prev[p] != b_end - b_prev:
+                        uniform = False
                 ring[slot, p] = fin[p]
+            tb += cost
             k += 1
+            n += 1
+            if uniform and b_end - b_prev == delta:
+                steady += 1
+            else:
+                steady = 0
+                delta = b_end - b_prev if uniform else -1
+            if steady >= depth and N - n >= depth:
+                jump = (N - n) // depth * depth
+                b_end += jump * delta
+                for p in range(P):
+                    if active[t, p]:
+                        c = rowc[t, p] + posc[t, 0]
+                        if c < 1:
+                            c = 1
+                        fin[p] += jump * delta
+                        work[p] += jump * c
+                        for r in range(depth):
+                            ring[r, p] += jump * delta
+                tb += jump * cost
+                k += jump
+                n += jump
+                steady = 0
         tile_busy[t0 + t] = tb
     state[0] = b_end
     state[1] = k
@@ -274,3 +320,13 @@ def indexing_energy_pj(rows) -> float:
             v = rows[col]
             total += float(v.fillna(0.0).sum()) if hasattr(v, "fillna") else float(v)
     return total
+
+
+def declared(model, p):
+    """``model.hardware(p)``, built once per distinct configuration (every layer asks for it)."""
+    key = repr(p)
+    cache = model.__dict__.setdefault("_hardware_cache", {})
+    if key not in cache:
+        cache.clear()
+        cache[key] = model.hardware(p)
+    return cache[key]

@@ -37,7 +37,7 @@ ROW_SCALE_SIGMA = 0.3
 def _tail_threshold(scales, density):
     """``tau`` with ``mean_r erfc(tau / (s_r sqrt 2)) = density``, by bisection."""
     lo, hi = 0.0, 40.0 * scales.max()
-    for _ in range(80):
+    for _ in range(56):
         mid = 0.5 * (lo + hi)
         acc = 0.0
         for s in scales:
@@ -98,6 +98,14 @@ def _stream_pads(L, d, w, S):
         if qj < 1e-18:
             break
     return d * acc
+
+
+@njit(cache=True)
+def _stream_pads_each(L, ds, w, S):
+    out = np.empty(ds.size)
+    for i in range(ds.size):
+        out[i] = _stream_pads(L, ds[i], w, S)
+    return out
 
 
 @dataclass
@@ -203,5 +211,4 @@ def expected_padding(model: RowModel, span: int) -> np.ndarray:
     unit = model.unit if model.kind == "block" else 1
     L = -(-model.K // unit)
     vals, inv = np.unique(model.nnz, return_inverse=True)
-    pads = np.array([_stream_pads(L, min(v / model.K, 1.0), unit, span) for v in vals])
-    return pads[inv]
+    return _stream_pads_each(L, np.minimum(vals / model.K, 1.0), unit, span)[inv]

@@ -74,7 +74,6 @@ accounting as a trace follow.
 """
 from __future__ import annotations
 
-import heapq
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -85,13 +84,12 @@ from numba import njit
 from ..energy import ActionCounts
 from ..errors import ConfigError, PatternError
 from ..formats import index_bits
-from ..formats.kernels import block_occupancy
 from ..hardware import Dram, FormatRef, Hardware, Logic, Memory
 from ..results import LayerResult
 from ..traces.pruners import parse_pattern
 from . import _row_stats
 from ._cambricon_common import (DRAM_SOURCE, CambriconParams, Pipeline, array_compute, array_memories, assemble,
-                                ceil_div, log2_ceil, make_encoder, selector_bits, tile_rows)
+                                ceil_div, declared, log2_ceil, make_encoder, selector_bits, tile_rows)
 from .base import ArchModel, register
 
 INDEX_FORMATS = ("bitmap", "csr", "coo", "rle", "zero_padded_delta")
@@ -161,19 +159,41 @@ def huffman_code_lengths(counts) -> np.ndarray:
     syms = np.flatnonzero(counts > 0)
     if syms.size == 1:
         lengths[syms[0]] = 1
-    if syms.size <= 1:
-        return lengths
-    heap = [(int(counts[s]), i, [int(s)]) for i, s in enumerate(syms)]
-    heapq.heapify(heap)
-    uid = len(heap)
-    while len(heap) > 1:
-        c1, _, s1 = heapq.heappop(heap)
-        c2, _, s2 = heapq.heappop(heap)
-        merged = s1 + s2
-        lengths[merged] += 1
-        heapq.heappush(heap, (c1 + c2, uid, merged))
-        uid += 1
+    if syms.size > 1:
+        order = syms[np.argsort(counts[syms], kind="stable")]
+        lengths[order] = _huffman_depths(counts[order])
     return lengths
+
+
+@njit(cache=True)
+def _huffman_depths(w):
+    """Depths of the leaves of a Huffman tree over the ascending weights *w* (two-queue construction: the
+    leaves in order, the merged nodes in the order they are made, which is ascending too; the lighter front
+    is taken, a leaf on a tie)."""
+    n = w.size
+    parent = np.full(2 * n - 1, -1, np.int64)
+    merged = np.zeros(n, np.int64)
+    li, mi, made = 0, 0, 0
+    for node in range(n, 2 * n - 1):
+        pair = np.zeros(2, np.int64)
+        total = 0
+        for k in range(2):
+            if li < n and (mi >= made or w[li] <= merged[mi]):
+                pair[k] = li
+                total += w[li]
+                li += 1
+            else:
+                pair[k] = n + mi
+                total += merged[mi]
+                mi += 1
+        parent[pair[0]] = node
+        parent[pair[1]] = node
+        merged[made] = total
+        made += 1
+    depth = np.zeros(2 * n - 1, np.int64)
+    for v in range(2 * n - 3, -1, -1):      # parents come after their children
+        depth[v] = depth[parent[v]] + 1
+    return depth[:n]
 
 
 def quantize(values: np.ndarray, bits: int) -> np.ndarray:
@@ -187,37 +207,68 @@ def quantize(values: np.ndarray, bits: int) -> np.ndarray:
     return np.clip(np.rint((v - lo) / (hi - lo) * top), 0, top).astype(np.int64)
 
 
-@njit(cache=True)
-def _kept_code_histogram(w, occ, bh, bw, bits):
-    """Histogram of :func:`quantize`'s codes over every stored entry of the kept blocks of *w* (positions
-    past the matrix's edge, stored as padding, count as zeros), without gathering the blocks."""
+@njit(cache=True, fastmath=True)
+def _block_scan(w, bh, bw):
+    """Which ``bh x bw`` blocks of *w* hold a nonzero, and the smallest and largest nonzero value (the
+    quantization range): row-major passes with branch-free inner loops (they vectorize)."""
     M, K = w.shape
+    nbr, nbc = (M + bh - 1) // bh, (K + bw - 1) // bw
     lo, hi = np.inf, -np.inf
     for i in range(M):
         for j in range(K):
-            v = w[i, j]
-            if v != 0:
-                if v < lo:
-                    lo = v
-                if v > hi:
-                    hi = v
+            lo = min(lo, w[i, j])
+            hi = max(hi, w[i, j])
+    if not (lo < 0 < hi):   # zeros may be the extremes: take the nonzeros' alone
+        lo, hi = np.inf, -np.inf
+        for i in range(M):
+            for j in range(K):
+                v = w[i, j]
+                if v != 0:
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+    occ = np.zeros((nbr, nbc), np.bool_)
+    if bw == 1:
+        for i in range(M):
+            o = occ[i // bh]
+            for j in range(K):
+                o[j] |= w[i, j] != 0
+        return occ, lo, hi
+    for i in range(M):
+        o = occ[i // bh]
+        for bj in range(nbc):
+            any_nz = False
+            for j in range(bj * bw, min(K, bj * bw + bw)):
+                any_nz |= w[i, j] != 0
+            o[bj] |= any_nz
+    return occ, lo, hi
+
+
+@njit(cache=True, fastmath=True)
+def _kept_code_histogram(w, occ, bh, bw, bits, lo, hi):
+    """Histogram of :func:`quantize`'s codes (range ``lo .. hi``) over every stored entry of the kept blocks
+    of *w*; positions past the matrix's edge, stored as padding, count as zeros."""
+    M, K = w.shape
     top = (1 << bits) - 1
     hist = np.zeros(top + 1, np.int64)
-    flat = not (hi > lo)
-    nbr, nbc = occ.shape
-    for bi in range(nbr):
-        for bj in range(nbc):
-            if not occ[bi, bj]:
-                continue
-            for i in range(bi * bh, bi * bh + bh):
-                for j in range(bj * bw, bj * bw + bw):
-                    if flat:
-                        hist[0] += 1
-                        continue
-                    v = w[i, j] if (i < M and j < K) else 0.0
-                    c = np.rint((v - lo) / (hi - lo) * top)
-                    c = min(max(c, 0.0), float(top))
-                    hist[int(c)] += 1
+    stored = np.int64(occ.sum()) * bh * bw
+    if not hi > lo:
+        hist[0] = stored
+        return hist
+    scale = top / (hi - lo)
+    kept = np.zeros(K, np.int64)          # the kept positions of the current block row, one per column
+    code = np.zeros(K, np.int64)
+    inside = 0
+    for i in range(M):
+        bi = i // bh
+        if i % bh == 0:
+            for j in range(K):
+                kept[j] = occ[bi, j // bw]
+        for j in range(K):             # codes of the whole row (vectorizes), then the kept ones counted
+            code[j] = np.int64(min(max(np.rint((w[i, j] - lo) * scale), 0.0), float(top)))
+        for j in range(K):
+            hist[code[j]] += kept[j]
+            inside += kept[j]
+    hist[np.int64(min(max(np.rint((0.0 - lo) * scale), 0.0), float(top)))] += stored - inside
     return hist
 
 
@@ -342,13 +393,14 @@ class CambriconS(ArchModel):
 
         # storage: kept blocks through bcsr, the block index through its own encoder
         vals = make_encoder(FormatRef("bcsr", {"block": (bh, bw), "value_bits": q}), "block").measure(mask)
-        occ = block_occupancy(mask, bh, bw)
         del mask
+        w = np.ascontiguousarray(lt.weight)
+        occ, lo, hi = _block_scan(w, bh, bw)
         stored = int(vals.stored_entries)
         idx_bits = float(index_encoder(p).measure(occ).metadata_bits)
         coded, longest = float(stored * q), 0
         if p.entropy_coding and stored:
-            counts = _kept_code_histogram(np.ascontiguousarray(lt.weight), occ, bh, bw, q)
+            counts = _kept_code_histogram(w, occ, bh, bw, q, lo, hi)
             lengths = huffman_code_lengths(counts)
             coded, longest = float(counts @ lengths), int(lengths.max())
         nbr, nbc = occ.shape
@@ -365,7 +417,8 @@ class CambriconS(ArchModel):
         for j in range(P):
             tile_blocks |= occ[safe[:, j] // bh] & active[:, j:j + 1]
         U = tile_blocks.astype(np.int64) @ widths
-        spanned = np.array([np.unique(safe[t][active[t]] // bh).size for t in range(n_tiles)], dtype=np.int64)
+        # a tile's rows are consecutive: it spans every block row from its first row's to its last's
+        spanned = np.where(active, rows, -1).max(axis=1) // bh - np.where(active, rows, M).min(axis=1) // bh + 1
         own = np.where(active, kept_cols[safe // bh], 0)
 
         scan = np.maximum(ceil_div(spanned * nbc, p.stream_width), ceil_div(U, p.stream_width))
@@ -376,7 +429,9 @@ class CambriconS(ArchModel):
         step = max(1, CHUNK // max(N, 1))
         for g, xg in enumerate(lt.x_masks()):
             # nonzero inputs of every block column at every position (bw rows of X summed)
-            xb = np.add.reduceat(xg.astype(np.float32), starts, axis=0)
+            xb = xg.astype(np.float32)
+            if bw > 1:
+                xb = np.add.reduceat(xb, starts, axis=0)
             for t0 in range(g * per_group, (g + 1) * per_group, step):
                 t1 = min(t0 + step, (g + 1) * per_group)
                 L = np.rint(tile_blocks[t0:t1].astype(np.float32) @ xb).astype(np.int64)
@@ -444,7 +499,7 @@ class CambriconS(ArchModel):
     # ---- what both paths report ---------------------------------------------------------------------
     def _result(self, p: CambriconSParams, lay, pl: Pipeline, active, *, q, block, stored, padding, kept_blocks,
                 coded, longest, idx_bits, nbr, U, spanned, own, L_tile) -> LayerResult:
-        hw = self.hardware(p)
+        hw = declared(self, p)
         M, N = lay.M, lay.N
         vb = p.value_bits
         # the codebook of 2^q centroids, and with a Huffman code the table of code lengths

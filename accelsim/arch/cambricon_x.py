@@ -79,7 +79,7 @@ from ..hardware import Dram, FormatRef, Hardware, Logic, Memory
 from ..results import LayerResult
 from . import _row_stats
 from ._cambricon_common import (DRAM_SOURCE, CambriconParams, Pipeline, array_compute, array_memories, assemble,
-                                ceil_div, log2_ceil, make_encoder, selector_bits, tile_rows)
+                                ceil_div, declared, log2_ceil, make_encoder, selector_bits, tile_rows)
 from .base import ArchModel, register
 
 #: formats whose index is kept per output neuron (the rows of W), and how the IM reads it
@@ -140,18 +140,27 @@ def step_span(fmt) -> int:
 @njit(cache=True)
 def _row_entries(mask, span):
     """Stored entries of every row stream of *mask*: its nonzeros plus ``gap // span`` padding entries
-    before a nonzero that follows ``gap`` zeros (span 0: no padding)."""
+    before a nonzero that follows ``gap`` zeros (span 0: no padding). Branch-free, as the formats' dense
+    kernel: a zero counter that wraps at *span* and the wraps pending since the last nonzero."""
     rows, cols = mask.shape
     out = np.zeros(rows, np.int64)
     for i in range(rows):
-        last = -1
         e = 0
-        for j in range(cols):
-            if mask[i, j]:
-                if span > 0:
-                    e += (j - last - 1) // span
-                last = j
-                e += 1
+        if span <= 0:
+            for j in range(cols):
+                e += mask[i, j]
+        else:
+            cnt = 0
+            pend = 0
+            for j in range(cols):
+                m = np.int64(mask[i, j])
+                z = 1 - m
+                cnt = (cnt + z) * z
+                wrap = np.int64(cnt == span)
+                pend += wrap
+                cnt -= wrap * span
+                e += m + pend * m
+                pend *= z
         out[i] = e
     return out
 
@@ -246,7 +255,7 @@ class CambriconX(ArchModel):
 
     def _result(self, p: CambriconXParams, lay, entries: np.ndarray, w_bits: float, idx_bits: float,
                 pads: float) -> LayerResult:
-        hw = self.hardware(p)
+        hw = declared(self, p)
         M, K, N = lay.M, lay.K, lay.N
         P, Tm, vb = p.pes, p.multipliers, p.value_bits
         kind = p.index_kind

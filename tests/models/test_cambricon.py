@@ -301,3 +301,179 @@ def test_study_quick_runs_and_plots(tmp_path):
     assert math.prod(bd["step_speedup"]) == pytest.approx(tot["speedup"])
     paths = cambricon.plot(frames, tmp_path)
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+# ---- the contract: cycle account, DRAM, formats, deprecated names ------------------------------------
+
+def test_cycle_account_by_hand():
+    # the first case above: rows of 9 and 2 synapses, Tm = 4, 3 positions, lock step: 9 cycles.
+    # 33 products on 8 multipliers: 4.125 ideal; PE busy (9, 3), mean 6: 1.875 cycles of partly filled
+    # multiplier groups; the busiest PE 3 cycles above the mean; the BC's 6 scan cycles are hidden
+    w = np.stack([row(16, range(0, 16, 2)) + row(16, [15]), row(16, [3, 11])])
+    r = run("cambricon_x", layer(w, np.ones((16, 3))), fifo_tasks=1, **TINY)
+    assert r.macs_performed / r.peak_macs_per_cycle == 4.125
+    assert {k: v for k, v in r.losses.items() if v} == {"fragmentation": 1.875, "load_imbalance": 3.0}
+    # three dense rows on two PEs: the second tile has one row, so one PE idles for half a tile
+    r = run("cambricon_x", layer(np.ones((3, 4)), np.ones((4, 1))), pes=2, multipliers=4, stream_width=8)
+    assert r.cycles == 2 and r.pe_busy.tolist() == [2, 1]
+    assert {k: v for k, v in r.losses.items() if v} == {"tile_quantization": 0.5}
+    # a sparse row behind a wide stream: the BC's indexing sets the pace (2 scan cycles for 1 of work)
+    r = run("cambricon_x", layer(row(16, [0])[None, :], np.ones((16, 4))), pes=1, multipliers=4, stream_width=8)
+    assert r.cycles == 8 and r.losses["index"] == 4 and r.losses["fragmentation"] == 3
+
+
+def test_dram_bounds_a_weight_streaming_layer():
+    # a dense 1024 x 4096 FC layer at batch 1 streams 8 MiB of synapses (plus their 4-bit steps) once:
+    # at the assumed 16 B/cycle that takes far longer than the 16384 cycles of multiplications
+    r = accelsim.simulate("cambricon_x", "gemm:1024x1x4096", pattern="dense").iloc[0]
+    assert r["bound"] == "dram" and r["dram_bytes_per_s"] == 16e9
+    assert r["cycles"] == pytest.approx(r["dram_bytes"] / 16)
+    assert r["dram_bytes"] == pytest.approx((1024 * 4096 * 20 + 1025 * 23) / 8 + 4096 * 2 + 1024 * 2)
+    assert r["loss_dram_cycles"] == pytest.approx(r["cycles"] - r["pipeline_cycles"])
+    # at batch 64 the same synapses serve 64 positions: compute-bound
+    r = accelsim.simulate("cambricon_x", "gemm:1024x64x4096", pattern="dense").iloc[0]
+    assert r["bound"] != "dram" and r["loss_dram_cycles"] == 0
+
+
+def test_formats_are_priced_by_the_hardware_that_reads_them(block_traces):
+    _, lt = block_traces
+    base = finish(load_arch("cambricon_x").simulate(lt), lt, arch="x", config="x", workload="w",
+                  table=load_arch("cambricon_x").energy)
+    for fmt in ("coo", "bitmap", {"name": "csr", "params": {"index_mode": "relative", "index_bits": 2}}):
+        cfg = load_arch("cambricon_x", {"weight_format": fmt})
+        r = finish(cfg.simulate(lt), lt, arch="x", config="x", workload="w", table=cfg.energy)
+        assert r["metadata_bits"] != base["metadata_bits"] and r["dram_bytes"] != base["dram_bytes"], fmt
+        assert r["energy_pj"] != base["energy_pj"], fmt
+    # 2-bit steps store padding entries: more multiplications and cycles than 4-bit ones
+    two = load_arch("cambricon_x", {"weight_format": {"name": "csr", "params": {"index_mode": "relative",
+                                                                                "index_bits": 2}}}).simulate(lt)
+    assert two.macs_performed > base["macs_performed"] and two.cycles > base["cycles"]
+    s_bitmap, s_csr = (load_arch("cambricon_s", {"block_index_format": f}).simulate(lt) for f in ("bitmap", "csr"))
+    assert s_bitmap.metadata_bits != s_csr.metadata_bits and s_bitmap.dram_bytes != s_csr.dram_bytes
+
+
+def test_deprecated_format_spellings_warn_and_keep_working(block_traces):
+    _, lt = block_traces
+    new = load_arch("cambricon_x", {"weight_format": {"name": "csr", "params": {"index_mode": "relative",
+                                                                                "index_bits": 3}}})
+    with pytest.warns(FutureWarning, match="format_params"):
+        old = load_arch("cambricon_x", {"weight_format": "csr",
+                                        "format_params": {"index_mode": "relative", "index_bits": 3}})
+    assert old.params.weight_format == new.params.weight_format and old.params.format_params is None
+    assert old.simulate(lt).metadata_bits == new.simulate(lt).metadata_bits
+    with pytest.warns(FutureWarning, match="block_index_params"):
+        s = load_arch("cambricon_s", {"block_index_format": "csr", "block_index_params": {"index_bits": 12}})
+    assert s.params.block_index_format.kwargs == {"index_bits": 12}
+
+
+def test_hardware_declares_every_component_and_keeps_the_area():
+    from accelsim.arch import get_model
+    x, s = load_arch("cambricon_x"), load_arch("cambricon_s")
+    hx, hs = (get_model(c.model)().hardware(c.params) for c in (x, s))
+    # the indexing hardware has the same names in both designs
+    assert {"im", "im_mux", "im_window"} <= hx.names() and {"im", "im_mux", "im_window"} <= hs.names()
+    assert hx.dram.bytes_per_cycle == hs.dram.bytes_per_cycle == 16 and "assumed" in hx.dram.source
+    # IM selector: 16 PEs x 16 outputs x a 256-neuron window x 16 bits of 2:1 multiplexers
+    assert next(lg.bits for lg in hx.logic if lg.name == "im_mux") == 16 * 16 * 256 * 16
+    assert hx.memory("sb").format.name == "csr" and hx.memory("sb").count == 16
+    dense = get_model("cambricon_x")().hardware(load_arch("cambricon_x", {"weight_format": "dense"}).params)
+    assert "im" not in dense.names()
+
+
+# ---- the statistical mode -------------------------------------------------------------------------------
+
+def _stats(model, workload, **kw):
+    from accelsim.traces.stats import make_stats
+    cfg = load_arch(model, kw.pop("over", {}))
+    st = make_stats(load_workload(workload), **kw)
+    tr = make_trace(load_workload(workload), **kw)
+    return cfg, st.layers[0], tr.layers[0]
+
+
+def test_statistical_mode_is_exact_where_nothing_is_random():
+    # 2:4 rows hold exactly K/2 synapses and never a gap of 16 zeros: no padding, no imbalance
+    cfg, ls, lt = _stats("cambricon_x", "gemm:48x20x64", pattern="nm:2:4", act_density=0.5, seed=4)
+    a, b = cfg.simulate(lt), get_model_instance(cfg).simulate_stats(ls, cfg.params)
+    assert a.cycles == b.cycles == 3 * 20 * 2 and a.macs_performed == b.macs_performed == 48 * 32 * 20
+    assert a.metadata_bits == b.metadata_bits and a.actions == b.actions
+    # dense weights, every input nonzero, raw q-bit codes: Cambricon-S's counts are fixed too
+    cfg, ls, lt = _stats("cambricon_s", "gemm:48x20x64", pattern="dense", act_density=1.0,
+                         over={"entropy_coding": False})
+    a, b = cfg.simulate(lt), get_model_instance(cfg).simulate_stats(ls, cfg.params)
+    assert a.cycles == b.cycles == 3 * 20 * 4 and a.actions == b.actions and a.weight_bits == b.weight_bits
+
+
+def get_model_instance(cfg):
+    from accelsim.arch import get_model
+    return get_model(cfg.model)()
+
+
+def test_stream_padding_expectation_by_hand():
+    from accelsim.arch._row_stats import _stream_pads
+    from accelsim.formats.base import expected_padding
+    # one-position units: the formats' closed form
+    for L, d, span in ((100, 0.1, 16), (576, 0.3, 16), (4096, 0.05, 16)):
+        assert _stream_pads(L, d, 1, span) == pytest.approx(expected_padding(L, d, span), rel=1e-12)
+    # two 4-wide blocks, each kept with probability 1/2, 4 positions per step: the second block, when
+    # kept (1/2) after an empty first (1/2), needs one padding entry
+    assert _stream_pads(2, 0.5, 4, 4) == pytest.approx(0.25)
+
+
+def test_row_spread_follows_the_trace_generator():
+    from accelsim.arch._row_stats import row_model
+    from accelsim.traces.stats import make_stats
+    wl = load_workload("gemm:2048x1x1024")
+    lt = make_trace(wl, "unstructured", density=0.3, seed=5).layers[0]
+    ls = make_stats(wl, "unstructured", density=0.3, seed=5).layers[0]
+    traced = np.count_nonzero(lt.weight, axis=1) / 1024
+    drawn = row_model(ls, np.random.default_rng(0)).nnz / 1024
+    assert drawn.mean() == pytest.approx(traced.mean(), rel=0.02)
+    # magnitude pruning of rows of unequal scale: far wider than binomial (std 0.014 at K = 1024)
+    assert traced.std() > 0.08 and drawn.std() == pytest.approx(traced.std(), rel=0.1)
+
+
+def test_statistical_mode_runs_llm_sized_layers_in_bounded_memory():
+    from accelsim.traces.stats import LayerStats
+    from accelsim.traces.pruners import parse_pattern
+    from accelsim.workload import gemm as gemm_layer
+    for model in ("cambricon_x", "cambricon_s"):
+        cfg = load_arch(model)
+        for M, K in ((4096, 4096), (11008, 4096)):
+            ls = LayerStats(gemm_layer("l", M=M, K=K, N=2048), parse_pattern("unstructured"), 0.5, 0.5, 0,
+                            {"pattern": "unstructured"})
+            r = get_model_instance(cfg).simulate_stats(ls, cfg.params)
+            assert r.cycles >= r.macs_performed / r.peak_macs_per_cycle > 0
+
+
+def _pipeline_by_the_recurrence(rowc, posc, active, scan, N, depth):
+    """The BC/PE recurrence task by task, in plain Python (what the numba kernel must reproduce)."""
+    n_tiles, P = rowc.shape
+    fin = [0] * P
+    busy = [0] * P
+    done = []          # finish time of every PE for every task so far
+    b_end = 0
+    for t in range(n_tiles):
+        for n in range(N):
+            start = max([b_end] + (done[-depth] if len(done) >= depth else []))
+            b_end = start + scan[t]
+            for p in range(P):
+                if active[t, p]:
+                    c = max(1, rowc[t, p] + posc[t, n if posc.shape[1] > 1 else 0])
+                    fin[p] = max(max(fin[p], start) + c, b_end)
+                    busy[p] += c
+            done.append(list(fin))
+    return max([b_end] + fin), busy
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pipeline_kernel_and_its_steady_state_skip_match_the_recurrence(seed):
+    rng = np.random.default_rng(seed)
+    tiles, P, N, depth = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 40)), \
+        int(rng.integers(1, 4))
+    rowc = rng.integers(0, 6, (tiles, P))
+    active = rng.random((tiles, P)) < 0.85
+    scan = rng.integers(1, 5, tiles)
+    for posc in (np.zeros((tiles, 1), dtype=np.int64), rng.integers(0, 4, (tiles, N))):
+        end, busy = pipeline(rowc, posc, active, scan, N, depth)
+        ref_end, ref_busy = _pipeline_by_the_recurrence(rowc, posc, active, scan, N, depth)
+        assert (end, busy.tolist()) == (ref_end, ref_busy)
