@@ -114,8 +114,9 @@ class EnergyTable:
         return {k: v * 1e-6 for k, v in area_um2(inventory, self.area, scale).items()}
 
     def scale_to_node(self, node_nm: float) -> "EnergyTable":
-        if node_nm <= 0:
-            raise ConfigError(f"technology node must be > 0 nm, got {node_nm}")
+        if isinstance(node_nm, bool) or not isinstance(node_nm, (int, float)) or not math.isfinite(node_nm) \
+                or not 1 <= node_nm <= 1000:
+            raise ConfigError(f"technology node must be a number of nm in [1, 1000], got {node_nm!r}")
         t = EnergyTable(**{**self.__dict__})
         t.node_scale = self.node_scale * node_nm / self.node_nm
         t.node_nm = node_nm
