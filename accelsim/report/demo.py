@@ -22,8 +22,9 @@ from ..paths import reports_dir
 from ..results import network_totals
 from ..sweep import load_results, parse_spec, run_sweep, status
 from .html import Section, build_html, write_html
-from .plots import (best_format_per_layer, cycle_losses, fidelity_front, latency_energy_vs_density,
-                    load_balance_heatmap, pareto_front, roofline, speedup_over_dense, storage_vs_sparsity)
+from .plots import (best_format_per_layer, cycle_account, energy_breakdown, fidelity_front,
+                    latency_energy_vs_density, load_balance_heatmap, pareto_front, roofline, speedup_over_dense,
+                    storage_vs_sparsity)
 from .report import configs_section
 
 #: Layers of AlexNet every model runs in the quick setting (one conv, one FC).
@@ -92,7 +93,8 @@ def run_demo(outdir: Path | None = None, quick: bool = False, executor: str = "p
                 "energy_pj", "macs_performed", "dram_bytes", "load_balance"] + \
             (["speedup_vs_systolic"] if "speedup_vs_systolic" in tot else [])
         cols = [c for c in cols if c in tot.columns]
-        imgs = roofline(models, plots) + cycle_losses(models, plots) + load_balance_heatmap(models, plots)
+        imgs = roofline(models, plots) + cycle_account(models, plots) + energy_breakdown(models, plots) + \
+            load_balance_heatmap(models, plots)
         sections.append(Section("Every model on pruned AlexNet",
                                 "AlexNet with Deep Compression's per-layer weight densities (Han et al., ICLR 2016, "
                                 "Table 4) and 50% input-activation density, on every shipped configuration. The "
