@@ -353,7 +353,8 @@ def window_counts(lay, m: np.ndarray) -> np.ndarray:
     for s in range(lay.S):
         x = xs[s][(xs[s] >= 0) & (xs[s] < lay.W)]
         xind[s, x] = 1.0
-    return (yind[None] @ m) @ xind.T[None]                                     # (C, R, S)
+    # einsum's own loops, not BLAS (small products; BLAS threads spin on a busy machine)
+    return np.einsum("crw,sw->crs", np.einsum("rh,chw->crw", yind, m), xind)   # (C, R, S)
 
 
 # ---------------------------------------------------------------------------------------
@@ -367,10 +368,16 @@ class Counts:
     weights per output-channel group, channel and phase. FC: ``A[chunk, c]`` batch samples per input
     and chunk; ``Wc[pe, kg, c]`` weights per input in each PE's output group. ``valid`` is the
     number of products landing in the output plane (the layer's effectual MACs when sparse).
+
+    FC only: ``chunk_width[i]`` is the batch columns of chunk row ``i`` and ``weight[i]`` how many of
+    the layer's chunks it stands for (dense chunks of one width are identical; the statistical mode
+    draws a sample of the chunks); None: every chunk, once.
     """
     A: np.ndarray
     Wc: np.ndarray
     valid: float
+    chunk_width: np.ndarray | None = None
+    weight: np.ndarray | None = None
 
 
 @njit(cache=True)
@@ -422,10 +429,12 @@ def _kg_of_rows(lay, plan: ConvPlan) -> np.ndarray:
     return (np.searchsorted(plan.kg_k0, np.arange(lay.M), side="right") - 1).astype(np.int64)
 
 
-def _rs_onehot(lay, plan: ConvPlan) -> np.ndarray:
-    oh = np.zeros((lay.R * lay.S, plan.nph))
-    oh[np.arange(lay.R * lay.S), rs_phase(lay, plan)] = 1.0
-    return oh
+def _by_phase(lay, plan: ConvPlan, taps: np.ndarray) -> np.ndarray:
+    """``taps[..., t]`` summed over the filter taps of each stride phase: ``[..., ph]``."""
+    if plan.nph == 1:
+        return taps.sum(axis=-1, keepdims=True)
+    ph = rs_phase(lay, plan)
+    return np.stack([taps[..., ph == k].sum(axis=-1) for k in range(plan.nph)], axis=-1)
 
 
 def _valid_from_taps(lay, plan: ConvPlan, taps: np.ndarray, win: np.ndarray) -> float:
@@ -444,7 +453,7 @@ def dense_conv_counts(lay, plan: ConvPlan) -> Counts:
     A = np.broadcast_to(per_label.reshape(1, plan.nv, 1, plan.nph), (B, plan.nv, C, plan.nph))
     taps = np.broadcast_to(plan.kg_size.astype(np.float64)[:, None, None],
                            (len(plan.kg_k0), C // lay.groups, lay.R * lay.S))
-    Wc = taps @ _rs_onehot(lay, plan)
+    Wc = _by_phase(lay, plan, taps)
     win = window_counts(lay, np.ones((1, lay.H, lay.W)))
     valid = _valid_from_taps(lay, plan, taps, np.broadcast_to(win, (C,) + win.shape[1:])) * B
     return Counts(A, Wc, valid)
@@ -459,7 +468,7 @@ def trace_conv_counts(lt, plan: ConvPlan) -> Counts:
     cg = C // lay.groups
     taps = _tap_counts(np.ascontiguousarray(lt.weight), _kg_of_rows(lay, plan), cg, lay.R * lay.S,
                        len(plan.kg_k0))
-    Wc = taps @ _rs_onehot(lay, plan)
+    Wc = _by_phase(lay, plan, taps)
     win = window_counts(lay, (lt.input != 0).sum(axis=0, dtype=np.float64))
     return Counts(A, Wc, _valid_from_taps(lay, plan, taps, win))
 
@@ -493,13 +502,23 @@ def fc_plan(lay, p: PEArray) -> FCPlan:
     return plan_fc(lay, p.n_pes, p.acc_capacity, p.kc)
 
 
+def _chunk_kinds(plan: FCPlan) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct batch-chunk widths of an FC plan (full chunks, then a shorter last one) and how many
+    chunks have each."""
+    cw = np.diff(plan.nb)
+    widths, n = np.unique(cw[::-1], return_counts=True)
+    order = np.argsort(-widths)
+    return widths[order], n[order].astype(np.float64)
+
+
 def dense_fc_counts(lay, plan: FCPlan) -> Counts:
+    """Every position counts (DCNN): one row per distinct chunk width, weighted by its chunks."""
     K = lay.K
-    nchunk = len(plan.nb) - 1
-    A = np.broadcast_to(np.diff(plan.nb).astype(np.float64)[:, None], (nchunk, K))
+    widths, n = _chunk_kinds(plan)
+    A = np.broadcast_to(widths.astype(np.float64)[:, None], (widths.size, K))
     sizes = np.diff(plan.ks, axis=1).astype(np.float64)                       # (npe, nkg)
     Wc = np.broadcast_to(sizes[:, :, None], sizes.shape + (K,))
-    return Counts(A, Wc, float(lay.M) * K * lay.N)
+    return Counts(A, Wc, float(lay.M) * K * lay.N, chunk_width=widths, weight=n)
 
 
 def trace_fc_counts(lt, plan: FCPlan) -> Counts:
@@ -526,6 +545,22 @@ def trace_counts(lt, p: PEArray, sparse: bool):
 # ---------------------------------------------------------------------------------------
 # The statistical front end: the same counts drawn from densities and the pruning pattern
 # ---------------------------------------------------------------------------------------
+def _binomial(rng, n: np.ndarray, p) -> np.ndarray:
+    """Binomial draws; where ``n p (1 - p)`` exceeds 9 the normal approximation (rounded, clipped to
+    ``[0, n]``), ten times cheaper and indistinguishable at that size."""
+    n = np.asarray(n)
+    p = np.broadcast_to(np.asarray(p, np.float64), n.shape)
+    var = n * p * (1 - p)
+    big = var > 9
+    if not big.any():
+        return rng.binomial(n, p).astype(np.float64)
+    out = np.rint(n * p + np.sqrt(var) * rng.standard_normal(n.shape))
+    out = np.clip(out, 0, n).astype(np.float64)
+    if not big.all():
+        out[~big] = rng.binomial(n[~big], p[~big])
+    return out
+
+
 def _draw_rows(rng, rows: np.ndarray, width: np.ndarray, pattern, density: float) -> np.ndarray:
     """Nonzero weights in regions of ``rows[i]`` rows x ``width[j]`` consecutive positions along K, per
     ``(i, j)``, under *pattern* (the distributions of :mod:`accelsim.traces.stats`): binomial for
@@ -542,13 +577,17 @@ def _draw_rows(rng, rows: np.ndarray, width: np.ndarray, pattern, density: float
         share = width * pattern.a / pattern.b
         lo = np.floor(share)
         frac = np.broadcast_to(share - lo, shape)
-        return (rows * lo + rng.binomial(np.broadcast_to(rows, shape), frac)).astype(np.float64)
+        return rows * lo + _binomial(rng, np.broadcast_to(rows, shape), frac)
     if pattern.kind == "channel":
-        return (rng.binomial(rows, density) * width).astype(np.float64)
+        return _binomial(rng, rows, density) * width
     if pattern.kind == "block":
         units = np.broadcast_to(-(-rows // max(1, pattern.a)) * -(-width // max(1, pattern.b)), shape)
-        return rng.binomial(units, density) * (area / units)
-    return rng.binomial(area, density).astype(np.float64)
+        return _binomial(rng, units, density) * (area / units)
+    return _binomial(rng, area, density)
+
+
+#: FC batch chunks of one width drawn by the statistical mode (they are i.i.d.; more only cost time)
+CHUNK_SAMPLE = 16
 
 
 def stats_counts(ls, p: PEArray, sparse: bool):
@@ -563,19 +602,22 @@ def stats_counts(ls, p: PEArray, sparse: bool):
         plan = conv_plan(lay, p)
         dense = dense_conv_counts(lay, plan)
         per_label = dense.A[0, :, 0, :]                                       # (nv, nph) positions
-        A = rng.binomial(np.broadcast_to(per_label.astype(np.int64)[None, :, None, :], dense.A.shape), ad) \
-            .astype(np.float64)
+        A = _binomial(rng, np.broadcast_to(per_label.astype(np.int64)[None, :, None, :], dense.A.shape), ad)
         cg, rs = lay.C // lay.groups, lay.R * lay.S
         # weights: one (group, channel) block of kc rows x R S taps at a time, then split into phases
         taps = _draw_rows(rng, plan.kg_size, np.full(cg, rs), ls.pattern, wd)               # (nkg, cg)
-        onehot = _rs_onehot(lay, plan)
-        share = onehot.sum(axis=0) / rs                                                    # taps per phase
+        share = np.bincount(rs_phase(lay, plan), minlength=plan.nph) / rs                  # taps per phase
         Wc = taps[:, :, None] if plan.nph == 1 else _split_phases(rng, taps, share)
         valid = dense.valid * wd * ad
         return plan, Counts(A, Wc, valid)
     plan = fc_plan(lay, p)
     dense = dense_fc_counts(lay, plan)
-    A = rng.binomial(np.broadcast_to(dense.A.astype(np.int64), dense.A.shape), ad).astype(np.float64)
+    # the chunks of one width are i.i.d.: draw at most CHUNK_SAMPLE of them, each standing for its share
+    widths, n = dense.chunk_width, dense.weight
+    draws = np.minimum(n, CHUNK_SAMPLE).astype(np.int64)
+    width = np.repeat(widths, draws)
+    weight = np.repeat(n / draws, draws)
+    A = _binomial(rng, np.broadcast_to(width[:, None], (width.size, lay.K)), ad)
     sizes = np.diff(plan.ks, axis=1).ravel()
     K = lay.K
     if ls.pattern.kind == "block" and ls.pattern.b > 1:
@@ -589,7 +631,7 @@ def stats_counts(ls, p: PEArray, sparse: bool):
     else:
         Wc = _draw_rows(rng, sizes, np.ones(K, np.int64), ls.pattern, wd)
     Wc = np.ascontiguousarray(Wc).reshape(plan.ks.shape[0], plan.nkg, K)
-    return plan, Counts(A, Wc, dense.valid * wd * ad)
+    return plan, Counts(A, Wc, dense.valid * wd * ad, chunk_width=width, weight=weight)
 
 
 def _split_phases(rng, taps: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -623,25 +665,33 @@ class Timing:
 
 
 def phase_timing(products: np.ndarray, busy: np.ndarray, stall: np.ndarray, drain: np.ndarray,
-                 peak_per_pe: int, double_buffered: bool) -> Timing:
+                 peak_per_pe: int, double_buffered: bool, weight: np.ndarray | None = None) -> Timing:
     """Phases run one after another, each ending at a barrier: time = max over PEs of
     busy + stall. A phase's accumulator drain overlaps the next phase when double buffered.
 
-    ``products``, ``busy``, ``stall``: ``(phases, PEs)``; ``drain``: ``(phases,)``.
+    ``products``, ``busy``, ``stall``: ``(phases, PEs)``; ``drain``: ``(phases,)``; ``weight``: how many
+    identical phases each row stands for (FC chunks of one width, or a sample of them; default one).
     """
+    w = np.ones(busy.shape[0]) if weight is None else np.asarray(weight, np.float64)
     t = busy + stall
     T = t.max(axis=1) if t.size else np.zeros(0)
-    exposed = drain.astype(np.float64).copy()
-    if double_buffered and exposed.size > 1:
-        exposed[:-1] = np.maximum(exposed[:-1] - T[1:], 0.0)
-    ideal = float(products.sum()) / (peak_per_pe * t.shape[1])
+    drain = drain.astype(np.float64)
+    exposed = drain * w
+    if double_buffered and exposed.size:
+        nxt = np.append(T[1:], T[-1])
+        # a row of w phases: all but the last overlap a phase like themselves, the last the next row's
+        exposed = (w - 1) * np.maximum(drain - T, 0.0) + np.maximum(drain - nxt, 0.0)
+        exposed[-1] = (w[-1] - 1) * max(drain[-1] - T[-1], 0.0) + drain[-1]
+    def wsum(x):
+        return float((w * x).sum())
+    ideal = wsum(products.sum(axis=1)) / (peak_per_pe * t.shape[1])
     # each term is >= 0 by construction; clip the last-bit rounding of the differences
-    frag = max(float((busy - products / peak_per_pe).mean(axis=1).sum()), 0.0)
-    bank = float(stall.mean(axis=1).sum())
-    imb = max(float((T - t.mean(axis=1)).sum()), 0.0)
+    frag = max(wsum((busy - products / peak_per_pe).mean(axis=1)), 0.0)
+    bank = wsum(stall.mean(axis=1))
+    imb = max(wsum(T - t.mean(axis=1)), 0.0)
     halo = float(exposed.sum())
-    return Timing(cycles=float(T.sum()) + halo, ideal=ideal, frag=frag, imbalance=imb, bank=bank, halo=halo,
-                  pe_busy=t.sum(axis=0))
+    return Timing(cycles=wsum(T) + halo, ideal=ideal, frag=frag, imbalance=imb, bank=bank, halo=halo,
+                  pe_busy=(w[:, None] * t).sum(axis=0))
 
 
 def conv_phases(plan: ConvPlan, x: np.ndarray, npe: int) -> np.ndarray:
@@ -661,29 +711,54 @@ def conv_drain(plan: ConvPlan, B: int, drain_bw: float, halo_bw: float) -> np.nd
     return np.broadcast_to(d, (B,) + d.shape).reshape(-1)
 
 
-def _per_group(A: np.ndarray, Wc: np.ndarray, groups: int, nkg: int, fa, fw) -> np.ndarray:
-    """``out[b, v, kg] = sum_{c, ph} fa(A[b, v, c, ph]) * fw(Wc[kg, c_local, ph])`` over each kg's conv group."""
+@njit(cache=True)
+def _pair_sums(a, w, I, F):
+    """``prods[r, g] = sum_c a[r, c] w[g, c]``, ``busy[r, g] = sum_c ceil(a / I) ceil(w / F)`` (the Cartesian
+    product's cycles) and ``fifo[r, g] = sum_c ceil(a / I) w`` (weight-FIFO reads), in one pass. A loop,
+    not a BLAS product: these are small, and BLAS threads spin on a busy machine."""
+    R, K = a.shape
+    G = w.shape[0]
+    prods = np.zeros((R, G))
+    busy = np.zeros((R, G))
+    fifo = np.zeros((R, G))
+    for r in range(R):
+        for g in range(G):
+            p = 0.0
+            b = 0.0
+            f = 0.0
+            for c in range(K):
+                x = a[r, c]
+                y = w[g, c]
+                if x == 0.0 or y == 0.0:
+                    continue
+                ca = np.ceil(x / I)
+                p += x * y
+                b += ca * np.ceil(y / F)
+                f += ca * y
+            prods[r, g] = p
+            busy[r, g] = b
+            fifo[r, g] = f
+    return prods, busy, fifo
+
+
+def conv_sums(A: np.ndarray, Wc: np.ndarray, groups: int, nkg: int, I: int, F: int):
+    """``(prods, busy, fifo)[b, v, kg]``: the sums of :func:`_pair_sums` over each kg's channels and phases."""
     B, nv, C, nph = A.shape
     cg = C // groups
-    a = fa(A).reshape(B * nv, groups, cg * nph).transpose(1, 0, 2)            # (G, B*nv, cg*nph)
-    w = fw(Wc).reshape(groups, nkg, cg * nph).transpose(0, 2, 1)              # (G, cg*nph, nkg)
-    out = np.matmul(a, w)                                                      # (G, B*nv, nkg)
-    return out.transpose(1, 0, 2).reshape(B, nv, groups * nkg)
+    out = [np.zeros((B * nv, groups * nkg)) for _ in range(3)]
+    for g in range(groups):
+        a = np.ascontiguousarray(A[:, :, g * cg:(g + 1) * cg, :]).reshape(B * nv, cg * nph)
+        w = np.ascontiguousarray(Wc[g * nkg:(g + 1) * nkg]).reshape(nkg, cg * nph)
+        for o, x in zip(out, _pair_sums(a, w, I, F)):
+            o[:, g * nkg:(g + 1) * nkg] = x
+    return tuple(o.reshape(B, nv, groups * nkg) for o in out)
 
 
-def fc_per(A: np.ndarray, Wc: np.ndarray, fa, fw) -> np.ndarray:
-    """``out[chunk, kg, pe] = sum_c fa(A[chunk, c]) * fw(Wc[pe, kg, c])``."""
+def fc_sums(A: np.ndarray, Wc: np.ndarray, I: int, F: int):
+    """``(prods, busy, fifo)[chunk, kg, pe]`` over the inputs of each PE's output group."""
     npe, nkg, K = Wc.shape
-    o = fa(A) @ fw(Wc).reshape(npe * nkg, K).T        # (nchunk, npe*nkg)
-    return o.reshape(-1, npe, nkg).transpose(0, 2, 1)
-
-
-def _ceil_div(d: int):
-    return lambda x: np.ceil(x / d)
-
-
-def _ident(x):
-    return x
+    out = _pair_sums(A, Wc.reshape(npe * nkg, K), I, F)
+    return tuple(x.reshape(-1, npe, nkg).transpose(0, 2, 1) for x in out)
 
 
 @dataclass
@@ -719,16 +794,12 @@ def map_counts(lay, p: PEArray, plan, counts: Counts, walk: "WalkResult | None",
     """
     npe, peak = p.n_pes, p.F * p.I
     A, Wc = counts.A, counts.Wc
-    ceil_i, ceil_f = _ceil_div(p.I), _ceil_div(p.F)
     if lay.is_conv:
-        G, nkg = lay.groups, plan.nkg_per_group
-        prods = _per_group(A, Wc, G, nkg, _ident, _ident)
-        busy = np.ceil(prods / peak) if packing == "perfect" else _per_group(A, Wc, G, nkg, ceil_i, ceil_f)
-        fifo = _per_group(A, Wc, G, nkg, ceil_i, _ident)
+        prods, busy, fifo = conv_sums(A, Wc, lay.groups, plan.nkg_per_group, p.I, p.F)
     else:
-        prods = fc_per(A, Wc, _ident, _ident)        # (nchunk, nkg, npe)
-        busy = np.ceil(prods / peak) if packing == "perfect" else fc_per(A, Wc, ceil_i, ceil_f)
-        fifo = fc_per(A, Wc, ceil_i, _ident)
+        prods, busy, fifo = fc_sums(A, Wc, p.I, p.F)        # (nchunk, nkg, npe)
+    if packing == "perfect":
+        busy = np.ceil(prods / peak)
     stall = np.zeros_like(busy)
     method = "none (dense: regular accumulation)"
     if walk is not None and prods.sum() > 0:
@@ -744,14 +815,19 @@ def map_counts(lay, p: PEArray, plan, counts: Counts, walk: "WalkResult | None",
         return Mapped("conv", timing, float(prods.sum()), counts.valid, float(busy.sum()), float(fifo.sum()),
                       len(plan.kg_k0), float(plan.halo_send.sum() * lay.M * B), float(lay.M * lay.P * lay.Q * B),
                       plan.kc, plan.rounds, int(drain.size), f"{plan.ny}x{plan.nx}", method, overflow, walk)
-    nchunk = A.shape[0]
+    nrow = A.shape[0]
     sizes = np.diff(plan.ks, axis=1)             # (npe, nkg)
-    cw = np.diff(plan.nb)                        # (nchunk,)
+    cw = np.diff(plan.nb) if counts.chunk_width is None else counts.chunk_width          # (nrow,)
+    wrow = np.ones(nrow) if counts.weight is None else counts.weight
     drain = (sizes.max(axis=0)[None, :] * cw[:, None] / p.drain_words_per_cycle).reshape(-1)
-    sh = (nchunk * plan.nkg, npe)
+    sh = (nrow * plan.nkg, npe)
     timing = phase_timing(prods.reshape(sh), busy.reshape(sh), stall.reshape(sh), drain, peak,
-                          p.acc_double_buffered)
-    return Mapped("fc-mapped", timing, float(prods.sum()), counts.valid, float(busy.sum()), float(fifo.sum()),
+                          p.acc_double_buffered, np.repeat(wrow, plan.nkg))
+    nchunk = len(plan.nb) - 1
+
+    def total(x):
+        return float((wrow * x.reshape(nrow, -1).sum(axis=1)).sum())
+    return Mapped("fc-mapped", timing, total(prods), counts.valid, total(busy), total(fifo),
                   nchunk * plan.nkg, 0.0, float(lay.M * lay.N), plan.kc, nchunk, nchunk * plan.nkg,
                   f"{npe} output slices", method, 0.0, walk)
 
@@ -1095,4 +1171,5 @@ def total_products(lay, counts: Counts) -> float:
         asum = A.sum(axis=(0, 1))                                                  # (C, nph)
         wsum = Wc.reshape(G, -1, C // G, nph).sum(axis=1).reshape(C, nph)
         return float((asum * wsum).sum())
-    return float((A.sum(axis=0) * Wc.sum(axis=(0, 1))).sum())
+    w = np.ones(A.shape[0]) if counts.weight is None else counts.weight
+    return float(((w[:, None] * A).sum(axis=0) * Wc.sum(axis=(0, 1))).sum())
