@@ -1,9 +1,9 @@
 """Column combining co-design: packed columns, packing density, output error and speedup against alpha, gamma, density.
 
 The co-design space of Kung, McDanel and Zhang (ASPLOS 2019, Sec. 3 and 5):
-how many columns may be combined (``alpha``), how many conflicting rows a
-group may hold (``gamma``, a fraction of the rows), and how sparse the layer
-is. Each point packs one layer's pruned filter matrix (magnitude pruning to
+how many columns may be combined (``alpha``), how many weights a group's
+conflicts may prune (``gamma`` x the layer's filters; 1.75 is the authors'
+later training default), and how sparse the layer is. Each point packs one layer's pruned filter matrix (magnitude pruning to
 the weight density, activations 50% dense), runs it on the
 ``column_combining`` config (the 128 x 128 TPU-like array) and records
 
@@ -30,14 +30,14 @@ import pandas as pd
 LAYER = ("resnet50", "layer3_0_conv2")
 QUICK_LAYER = ("gemm:128x49x576", "gemm")
 ALPHAS = [1, 2, 4, 8, 16]
-GAMMAS = [0.0, 0.05, 0.1, 0.25, 0.5, 1.0]
+GAMMAS = [0.0, 0.1, 0.25, 0.5, 1.0, 1.75]
 DENSITIES = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
 QUICK_ALPHAS = [1, 2, 4, 8]
-QUICK_GAMMAS = [0.0, 0.1, 0.5]
+QUICK_GAMMAS = [0.0, 0.5, 1.75]
 QUICK_DENSITIES = [0.1, 0.3, 1.0]
 #: the slices the plots cut through the grid
 PLOT_DENSITY = 0.1
-PLOT_GAMMA = 0.25
+PLOT_GAMMA = 0.5
 
 COLUMNS = ["alpha", "gamma", "density", "weight_density", "unpacked_columns", "packed_columns", "packed_fraction",
            "packing_density", "unpacked_density", "weights_pruned", "weights_pruned_fraction", "output_rel_error",
@@ -89,7 +89,7 @@ def plot(frames: dict[str, pd.DataFrame], outdir: Path) -> list[Path]:
                ("speedup_vs_systolic", "speedup over systolic (x)")]
     slices = [("alpha", "alpha (columns per group)", "gamma", df[df["density"] == dens],
                f"weight density {dens:g}"),
-              ("gamma", "gamma (conflicting rows / rows)", "alpha", df[df["density"] == dens],
+              ("gamma", "gamma (pruned weights per group / filters)", "alpha", df[df["density"] == dens],
                f"weight density {dens:g}"),
               ("density", "weight density", "alpha", df[df["gamma"] == gam], f"gamma {gam:g}")]
     fig, axes = plt.subplots(len(slices), len(metrics), figsize=(4.2 * len(metrics), 3.4 * len(slices)))
