@@ -75,7 +75,7 @@ def _peak_case(gpu: str, precision: str, sparse: bool, published: float, table: 
         what = "1:2 sparse"
     return {"model": "tensor_core", "quantity": f"{gpu.upper()} {precision.upper()} {what} peak",
             "published": published, "accelsim": tflops, "unit": unit, "tolerance_pct": 1.0, "source": table,
-            "source_kind": "table", "category": "identity"}
+            "source_kind": "identity", "category": "identity"}
 
 
 def bert_base_layers(seq: int, batch: int, layers: int = 12) -> list[Layer]:
