@@ -952,17 +952,29 @@ def _reason_style(reason: str) -> tuple[str, str]:
     return PALETTE[i % len(PALETTE)], HATCHES[(i // len(PALETTE)) % len(HATCHES)]
 
 
+#: a fixed colour per energy class
+ENERGY_STYLE = {"mac": (PALETTE[0], ""), "rf": (PALETTE[5], ""), "sram": (PALETTE[1], ""), "dram": (PALETTE[3], ""),
+                "noc": (PALETTE[2], ""), "index": (PALETTE[4], ""), "other": ("#9a9a9a", "")}
+
+
+def _energy_style(c: str) -> tuple[str, str]:
+    return ENERGY_STYLE.get(c, ("#cccccc", "///"))
+
+
 def _stacked(frame: pd.DataFrame, outdir: Path, fname: str, xlabel: str, legend_title: str, caption: str,
-             note: str, totals: pd.Series, total_unit: tuple[float, str]) -> list[Path]:
+             note: str, totals: pd.Series, family: str, style_of=None) -> list[Path]:
     shares = frame.div(frame.sum(axis=1).where(lambda s: s > 0, 1.0), axis=0)
     cols = [c for c in shares.columns if (shares[c] > 0).any()]
     n = len(shares)
-    fig, (ax,) = _new_figure(1, note, panel_h=0.2 * n + 0.5, legend_rows=_legend_rows(cols, title=True))
+    # the bars get what the row labels and the totals at their ends leave of the column
+    label_in = max(len(str(i)) for i in shares.index) * (_state["style"].size - 1) * 0.56 / 72
+    avail = max(1.2, COLUMN_IN - label_in - 0.7)
+    names = [c.replace("_", " ") for c in cols]
+    fig, (ax,) = _new_figure(1, note, panel_h=0.2 * n + 0.5, legend_rows=_legend_rows(names, width=avail))
     left = np.zeros(n)
     ypos = np.arange(n)[::-1]
     for c in cols:
-        color, hatch = _reason_style(c) if c in ("ideal", *LOSS_REASONS) else \
-            (PALETTE[cols.index(c) % len(PALETTE)], HATCHES[(cols.index(c) // len(PALETTE)) % len(HATCHES)])
+        color, hatch = (style_of or _reason_style)(c)
         ax.barh(ypos, shares[c].to_numpy(), left=left, color=color, hatch=hatch, edgecolor="white", linewidth=0.4,
                 label=c.replace("_", " "), height=0.75)
         left += shares[c].to_numpy()
@@ -971,11 +983,11 @@ def _stacked(frame: pd.DataFrame, outdir: Path, fname: str, xlabel: str, legend_
     ax.set_xlim(0, 1.0)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
-    div, unit = total_unit
     for y, t in zip(ypos, totals.reindex(shares.index)):
+        div, unit = scaled([float(t)], family)
         ax.text(1.01, y, f"{float(t) / div:.3g} {unit}", va="center", ha="left", fontsize=6,
                 transform=ax.get_yaxis_transform())
-    _legend(ax, legend_title)
+    _legend(ax, legend_title, width=avail)
     return save_figure(fig, outdir, fname, caption)
 
 
@@ -1015,7 +1027,7 @@ def cycle_account(df: pd.DataFrame, outdir: Path, style=None, formats=None) -> l
             sub = frame.loc[names[k:k + 30]]
             suffix = f"_{k // 30 + 1}" if len(names) > 30 else ""
             paths += _stacked(sub, Path(outdir), "cycle_account" + suffix, "share of cycles", "cycles",
-                              caption, " ".join(notes), lat, scaled(lat.to_numpy(), "s"))
+                              caption, " ".join(notes), lat, "s")
         return paths
 
 
@@ -1045,7 +1057,7 @@ def energy_breakdown(df: pd.DataFrame, outdir: Path, style=None, formats=None) -
             sub = frame.loc[names[k:k + 30]]
             suffix = f"_{k // 30 + 1}" if len(names) > 30 else ""
             paths += _stacked(sub, Path(outdir), "energy_breakdown" + suffix, "share of energy", "energy class",
-                              caption, " ".join(notes), total, scaled(total.to_numpy(), "pj"))
+                              caption, " ".join(notes), total, "pj", _energy_style)
         return paths
 
 
