@@ -68,12 +68,24 @@ def _workload_arg(args):
     return label(name, {**inline, **params})
 
 
+def _check_trace_file(path: str) -> None:
+    """A PyTorch or other checkpoint given as a trace gets a hint, not "corrupt .npz"."""
+    from pathlib import Path
+    suffix = Path(path).suffix.lower()
+    if suffix in (".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".h5"):
+        raise ArgError(f"{path}: a trace is a .npz of arrays (L.weight, optionally L.input), not a {suffix} "
+                       f"model file; export the tensors with numpy.savez, or capture a trace from a model "
+                       f"with `accelsim trace capture` (see docs/real_traces.md)")
+
+
 def _trace_from(args, statistical: bool | None = False):
     from .api import plan_trace
     if args.seed < 0:
         raise ArgError("--seed must be >= 0")
     if not args.workload and not args.trace:
         raise ArgError("give --workload or --trace")
+    if args.trace:
+        _check_trace_file(args.trace)
     tr, note = plan_trace(_workload_arg(args), args.trace, layers=_layers(args.layers), pattern=args.pattern,
                           density=args.density, profile=args.profile, act_density=args.act_density,
                           seed=args.seed, clustered=args.clustered, statistical=statistical)
@@ -157,6 +169,7 @@ def cmd_trace(args) -> None:
         import pandas as pd
         from .workload import load_workload
         wl = load_workload(args.workload) if args.workload else None
+        _check_trace_file(args.file)
         tr = load_trace(args.file, wl)
         rows = [{"layer": lt.name, "op": lt.layer.op, "weight": "x".join(map(str, lt.weight.shape)),
                  "input": "x".join(map(str, lt.input.shape)), "weight_density": lt.weight_density,
@@ -224,13 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("list", help="list shipped archs, models, workloads, formats or patterns")
-    s.add_argument("what", choices=["archs", "models", "workloads", "formats", "patterns"])
+    s.add_argument("what", choices=["archs", "models", "workloads", "formats", "patterns"],
+                   help="what to list: shipped arch configs, models, workloads, storage formats or pruning patterns")
     s.set_defaults(fn=cmd_list)
 
     s = sub.add_parser("run", help="simulate a workload or trace on one architecture")
     s.add_argument("--arch", "-a", required=True, help="shipped config name, model name, or YAML file")
     _add_trace_args(s)
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a params: key of the arch config")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a params: key of the arch config (repeatable); the run's config label shows it, "
+                        "e.g. systolic[rows=32,cols=32]")
     s.add_argument("--json", action="store_true", help="print only a JSON list of result rows")
     s.add_argument("-o", "--output", help="write rows to .csv, .parquet or .json")
     s.add_argument("--columns", help="extra model columns to show in the table (comma-separated)")
@@ -243,12 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     t = tsub.add_parser("make", help="a synthetic pruned trace of a workload")
     _add_trace_args(t, workload_required=True)
-    t.add_argument("-o", "--output", required=True)
+    t.add_argument("-o", "--output", required=True, help="the .npz file to write")
     t.set_defaults(fn=cmd_trace)
     t = tsub.add_parser("inspect", help="per-layer shapes, densities and patterns of a trace")
-    t.add_argument("file")
-    t.add_argument("--workload", "-w")
-    t.add_argument("--json", action="store_true")
+    t.add_argument("file", help="a .npz trace (accelsim's, or L.weight / L.input arrays of your own)")
+    t.add_argument("--workload", "-w", help="check the trace against this workload's layer shapes")
+    t.add_argument("--json", action="store_true", help="print only a JSON list of rows")
     t.set_defaults(fn=cmd_trace)
     t = tsub.add_parser("capture", help="a trace from a real model's weights and activations")
     t.add_argument("--model", required=True)
@@ -274,22 +290,38 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_formats)
 
     s = sub.add_parser("sweep", help="run a sweep spec (parallel, resumable)")
-    s.add_argument("spec", nargs="?")
-    s.add_argument("-o", "--output", help="result directory (default reports/sweeps/SPEC)")
+    s.add_argument("spec", nargs="?", help="the sweep spec (YAML); files it names are found beside it")
+    s.add_argument("-o", "--output", help="result directory (default ./reports/sweeps/SPEC)")
     s.add_argument("--executor", default="processes", help="serial | processes | dask | dask://HOST:PORT")
-    s.add_argument("--workers", type=int)
+    s.add_argument("--workers", type=int, help="worker processes (default: every core)")
     s.add_argument("--status", metavar="DIR", help="report done/failed/remaining points of a sweep directory")
     s.set_defaults(fn=cmd_sweep)
 
-    s = sub.add_parser("plot", help="co-design plots from a results file or sweep directory")
-    s.add_argument("results")
-    s.add_argument("--kind", default="all")
-    s.add_argument("-o", "--output", help="directory for the images (default reports/plots)")
+    s = sub.add_parser("plot", help="figures from a results file or sweep directory (PNG, SVG, PDF)",
+                       description="Without --x: every standard figure (each swept axis, roofline, cycle account, "
+                                   "energy, load balance, ...). With --x: one figure of --y against a swept axis, "
+                                   "one line per value of --series.")
+    s.add_argument("results", help="a sweep directory, or a .csv/.parquet/.json file of result rows")
+    s.add_argument("--x", metavar="PARAM", help="the x axis: a swept parameter (pes, fifo_depth, ...), density, "
+                                                "act_density, pattern, workload, design, layer")
+    s.add_argument("--series", metavar="PARAM", help="one line per value of this axis (default: the other swept "
+                                                     "axis, if there is one)")
+    s.add_argument("--y", metavar="METRIC", help="what to plot: latency, energy, cycles, edp, utilization, "
+                                                 "load_balance, dram_bytes, area_mm2 or any numeric column "
+                                                 "(default: latency and energy, one panel each)")
+    s.add_argument("--style", choices=["default", "paper"], default="default",
+                   help="paper: one column wide (3.5 in), serif at 8 pt, vector output")
+    s.add_argument("--format", default="png,svg,pdf", metavar="png|svg|pdf",
+                   help="comma-separated image formats to write (default png,svg,pdf)")
+    s.add_argument("--kind", default="all", help="without --x: which standard figures (comma-separated: all, "
+                                                 "axes, speedup, pareto, roofline, losses, energy, balance, "
+                                                 "fidelity)")
+    s.add_argument("-o", "--output", help="directory for the images (default ./reports/plots/NAME)")
     s.set_defaults(fn=cmd_plot)
 
     s = sub.add_parser("report", help="a self-contained HTML report of a sweep directory or results file")
-    s.add_argument("results")
-    s.add_argument("-o", "--output", help="HTML file (default reports/<name>/report.html)")
+    s.add_argument("results", help="a sweep directory, or a .csv/.parquet/.json file of result rows")
+    s.add_argument("-o", "--output", help="HTML file (default ./reports/NAME/report.html); figures go beside it")
     s.set_defaults(fn=cmd_report)
 
     s = sub.add_parser("demo", help="the main job: every model on pruned workloads, with the report")
@@ -304,32 +336,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_study)
 
     s = sub.add_parser("codesign", help="choose pattern, density, format and configuration per layer under budgets")
-    s.add_argument("--workload", "-w", required=True)
-    s.add_argument("--arch", "-a", action="append", required=True, help="repeatable")
+    s.add_argument("--workload", "-w", required=True, help="shipped name, YAML file, or gemm:MxNxK")
+    s.add_argument("--arch", "-a", action="append", required=True,
+                   help="a candidate arch config (shipped name, model name or YAML file); repeatable")
     s.add_argument("--param", action="append", metavar="KEY=V1,V2", help="a parameter axis for the archs that have it")
-    s.add_argument("--objective", default="latency", choices=["latency", "energy", "edp"])
-    s.add_argument("--max-area", type=float, metavar="MM2")
-    s.add_argument("--min-fidelity", type=float, metavar="F")
-    s.add_argument("--max-storage-mb", type=float, metavar="MB")
-    s.add_argument("--patterns", default="unstructured,nm:2:4,block:4x4")
-    s.add_argument("--densities", default="0.1,0.25,0.5,1.0")
+    s.add_argument("--objective", default="latency", choices=["latency", "energy", "edp"],
+                   help="what to minimize (default latency)")
+    s.add_argument("--max-area", type=float, metavar="MM2", help="area budget, mm^2")
+    s.add_argument("--min-fidelity", type=float, metavar="F", help="lowest fidelity allowed, in [0, 1]")
+    s.add_argument("--max-storage-mb", type=float, metavar="MB", help="weight storage budget, MiB")
+    s.add_argument("--patterns", default="unstructured,nm:2:4,block:4x4",
+                   help="candidate pruning patterns, comma-separated")
+    s.add_argument("--densities", default="0.1,0.25,0.5,1.0", help="candidate weight densities, comma-separated")
     s.add_argument("--formats", help="comma-separated (default: dense,bitmap,csr,rle,coo)")
-    s.add_argument("--layers")
-    s.add_argument("--act-density", type=_density, default=0.5)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--json", action="store_true")
-    s.add_argument("-o", "--output")
+    s.add_argument("--layers", help="comma-separated layer names (default: every layer)")
+    s.add_argument("--act-density", type=_density, default=0.5, help="input activation density (default 0.5)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the synthetic traces")
+    s.add_argument("--json", action="store_true", help="print only the plan as JSON")
+    s.add_argument("-o", "--output", help="directory (default ./reports/codesign/WORKLOAD)")
     s.set_defaults(fn=cmd_codesign)
 
     s = sub.add_parser("validate", help="published results reproduced, with the error of each")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print only a JSON list of the cases")
     s.add_argument("-o", "--output", help="directory (default reports/validation)")
     s.set_defaults(fn=cmd_validate)
 
     s = sub.add_parser("bench", help="simulator speed and memory, as JSON")
-    s.add_argument("--quick", action="store_true")
-    s.add_argument("--repeat", type=int, default=3)
-    s.add_argument("-o", "--output")
+    s.add_argument("--quick", action="store_true", help="a reduced set of cases")
+    s.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept (default 3)")
+    s.add_argument("-o", "--output", help="JSON file (default ./reports/bench/bench.json)")
     s.set_defaults(fn=cmd_bench)
     return p
 
