@@ -206,11 +206,16 @@ class EIEParams(CommonParams):
 
     def weight_encoder(self):
         """The configured weight format as an encoder."""
-        from ..formats import get_format
-        try:
-            return get_format(self.weight_format.name, **self.weight_format.kwargs)
-        except (FormatError, ConfigError) as e:
-            raise ConfigError(f"params.weight_format '{self.weight_format.text()}': {e}") from None
+        return _encoder(self.weight_format)
+
+
+@lru_cache(maxsize=64)
+def _encoder(fmt: FormatRef):
+    from ..formats import get_format
+    try:
+        return get_format(fmt.name, **fmt.kwargs)
+    except (FormatError, ConfigError) as e:
+        raise ConfigError(f"params.weight_format '{fmt.text()}': {e}") from None
 
 
 def act_index_bits(p: EIEParams) -> int:
@@ -235,7 +240,7 @@ def stored_entry_bits(p: EIEParams) -> int:
 def _entry_bits(fmt: FormatRef, rows: int) -> int:
     col = np.zeros((rows, 1), np.float32)
     col[-1, 0] = 1.0
-    enc = EIEParams(weight_format=fmt).weight_encoder().measure(col)
+    enc = _encoder(fmt).measure(col)
     return max(1, int(enc.value_bits + enc.breakdown.get("indices", 0)) // max(1, int(enc.stored_entries)))
 
 
@@ -303,30 +308,135 @@ def _column_entries(mask, pes, regs, rounds, span):
     real = np.zeros((rounds, pes, K), np.int32)
     last = np.full((rounds, pes, K), -1, np.int32)
     cols = np.empty(K, np.int64)
-    for i in range(M):
-        li = i // pes
-        r = li // regs
-        row = mask[i]
-        n = 0
-        for j in range(K):           # branch-free gather of the row's nonzero columns
-            cols[n] = j
-            n += row[j]
-        _count_row(entries, real, last, r, i % pes, li - r * regs, cols, n, span)
+    for p in range(min(pes, M)):     # PE by PE, so that its slices stay in cache
+        for i in range(p, M, pes):
+            li = i // pes
+            r = li // regs
+            row = mask[i]
+            n = 0
+            for j in range(K):       # branch-free gather of the row's nonzero columns
+                cols[n] = j
+                n += row[j]
+            _count_row(entries, real, last, r, p, li - r * regs, cols, n, span)
     return entries, real
 
 
 @njit(cache=True)
-def _vector_stream(mask, ptr):
-    """The nonzero columns of each vector (column of the ``K x N`` mask), in index order, at ``ptr``."""
-    K, N = mask.shape
-    idx = np.empty(ptr[N], np.int64)
-    fill = ptr[:N].copy()
-    for k in range(K):
-        for n in range(N):
-            if mask[k, n]:
-                idx[fill[n]] = k
-                fill[n] += 1
-    return idx
+def _vector_stream(mask_t, ptr):
+    """The nonzero columns of each vector (row ``n`` of the ``N x K`` mask), in index order, at ``ptr[n]``."""
+    N, K = mask_t.shape
+    idx = np.empty(ptr[N] + K, np.int64)   # room for the branch-free gather's last writes
+    for n in range(N):
+        o = ptr[n]
+        row = mask_t[n]
+        for k in range(K):
+            idx[o] = k
+            o += row[k]
+    return idx[:ptr[N]]
+
+
+@njit(cache=True)
+def _pe_layout(entries, has_rows, epr):
+    """Per (table, column, PE), PE innermost: the cycles the PE spends on the column slice (``max(1,
+    entries)``, 0 where it owns no rows of the table) and the first and last sparse-matrix SRAM rows the
+    slice occupies (last = first - 1 when empty). A PE's slices are stored one after another, table by
+    table (group, round), column by column, ``epr`` entries to a row."""
+    T, P, K = entries.shape
+    cost = np.zeros((T, K, P), np.int32)
+    first = np.zeros((T, K, P), np.int32)
+    last = np.zeros((T, K, P), np.int32)
+    for p in range(P):
+        off = 0
+        for t in range(T):
+            live = has_rows[t, p]
+            for j in range(K):
+                e = entries[t, p, j]
+                cost[t, j, p] = max(e, 1) * live
+                first[t, j, p] = off // epr
+                last[t, j, p] = (off + e - 1) // epr if e > 0 else off // epr - 1
+                off += e
+    return cost, first, last
+
+
+@njit(cache=True)
+def _slice_work(entries, real, has_rows, cnt):
+    """Over the activation stream (``cnt[t, j]``: vectors in which column ``j`` of table ``t`` is nonzero):
+    entries processed, of which real weights, empty-slice pointer cycles, and each PE's busy cycles."""
+    T, P, K = entries.shape
+    busy = np.zeros(P, np.int64)
+    done = 0
+    useful = 0
+    empty = 0
+    for t in range(T):
+        for p in range(P):
+            if has_rows[t, p] == 0:
+                continue
+            for j in range(K):
+                c = cnt[t, j]
+                e = entries[t, p, j]
+                done += c * e
+                useful += c * real[t, p, j]
+                empty += c * (e == 0)
+                busy[p] += c * max(e, 1)
+    return done, useful, empty, busy
+
+
+@njit(cache=True)
+def _popcount(x):
+    """Set bits of a uint64 (the SWAR count)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True)
+def _bits_set(words):
+    n = 0
+    for w in words:
+        n += _popcount(w)
+    return n
+
+
+@njit(cache=True)
+def _row_reads(first, last, x_bits, rounds):
+    """Sparse-matrix SRAM rows each PE reads, with the row it fetched last kept.
+
+    Sec. IV: a read fetches a 64-bit row of eight entries and the read unit hands out one a cycle;
+    Sec. VI-C: "if more elements are fetched and the next column corresponds to a zero activation, those
+    elements are wasted", i.e. when it does not, they are used. A PE visits its rows in storage order
+    during a pass over one input vector (one round), so it reads each row that a processed slice
+    touches exactly once: the count is, per row, the vectors in which any slice touching it has a
+    nonzero activation. ``x_bits[g, j]``: bit ``n`` set when column ``j`` of group ``g`` is nonzero in
+    vector ``n`` (uint64 words).
+    """
+    T, K, P = first.shape
+    reads = np.zeros(P, np.int64)
+    acc = np.zeros(x_bits.shape[2], np.uint64)     # vectors in which the current row is read
+    for t in range(T):
+        xb = x_bits[t // rounds]
+        for p in range(P):
+            row = -1
+            for j in range(K):
+                a = first[t, j, p]
+                b = last[t, j, p]
+                if b < a:                      # an empty slice reads nothing
+                    continue
+                if a != row:
+                    if row >= 0:
+                        reads[p] += _bits_set(acc)
+                    acc[:] = xb[j]
+                else:
+                    acc |= xb[j]
+                row = a
+                if b > a:                      # the slice runs on: its first row is done, its middle rows
+                    n = _bits_set(xb[j])       # are read whenever it is processed
+                    reads[p] += _bits_set(acc) + (b - a - 1) * n
+                    acc[:] = xb[j]
+                    row = b
+            if row >= 0:
+                reads[p] += _bits_set(acc)
+    return reads
 
 
 @njit(cache=True)
@@ -346,10 +456,13 @@ def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, ring
     """
     depth, P = ring.shape
     groups = cost.shape[0] // rounds
+    # max_p F_p of each activation in the ring: the broadcast that reuses its slot waits for it. Kept as the
+    # ring is written, so no reduction sits on the path from one broadcast to the next.
+    ring_max = np.zeros(depth, ring.dtype)
     a_prev = -1
     k = 0
+    slot = 0           # k % depth, kept without a division per step
     stall = 0
-    block = 0          # max_p F_p[k - depth]: when activation k may be broadcast at the earliest
     tail = 0           # finish of the PEs left out
     for g in range(groups):
         for n in range(vectors):
@@ -360,30 +473,25 @@ def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, ring
                 for q in range(lo, hi):
                     j = x_idx[q]
                     a = a_prev + 1
-                    if k >= depth and block > a:
-                        a = block
+                    if k >= depth and ring_max[slot] > a:
+                        a = ring_max[slot]
                     stall += a - a_prev - 1
                     start = a + 1
-                    prev = ring[(k + depth - 1) % depth]
-                    cur = ring[k % depth]
-                    c = cost[t, j]
-                    for p in range(P):
-                        f = prev[p] if prev[p] > start else start
-                        cur[p] = f + c[p]
-                    nxt = ring[(k + 1) % depth]
+                    prev = slot - 1 if slot > 0 else depth - 1
                     m = 0
-                    for p in range(P):
-                        m = max(m, nxt[p])
-                    block = m
+                    for p in range(P):     # 2-D indexing: a row view per step would cost reference counting
+                        f = ring[prev, p]
+                        f = (f if f > start else start) + cost[t, j, p]
+                        ring[slot, p] = f
+                        m = max(m, f)
+                    ring_max[slot] = m
+                    slot = slot + 1 if slot + 1 < depth else 0
                     tail = start + cost_left_out[t, j]
                     a_prev = a
                     k += 1
     total = 0
     if k > 0:
-        last = ring[(k - 1) % depth]
-        for p in range(P):
-            total = max(total, last[p])
-        total = max(total, a_prev + 1, tail)
+        total = max(ring_max[slot - 1 if slot > 0 else depth - 1], a_prev + 1, tail)
     return total, k, stall
 
 
@@ -468,30 +576,44 @@ class EIEPlan:
     """Everything about one layer that does not depend on the FIFO depth: the encoded PE slices and the stream."""
     entries: np.ndarray        # (groups * rounds, pes, K) stored entries of each column slice
     real: np.ndarray           # (groups * rounds, pes, K) of which nonzero weights (the rest is padding)
-    sram_rows: np.ndarray      # (groups * rounds, pes, K) sparse-matrix SRAM rows each slice touches
     has_rows: np.ndarray       # (groups * rounds, pes) whether the PE owns rows in that round
     x_ptr: np.ndarray          # (groups * vectors + 1,) into x_idx
     x_idx: np.ndarray          # nonzero activation columns of each vector, in order
     x_count: np.ndarray        # (groups, K) vectors in which each column is nonzero
+    x_bits: np.ndarray         # (groups, K, words) bit n of a column's words: nonzero in vector n
     groups: int
     rounds: int
     vectors: int
     K: int
     M_group: int
     storage: Storage
+    epr: int                   # stored entries per sparse-matrix SRAM row
 
     @cached_property
+    def _layout(self):
+        return _pe_layout(self.entries, self.has_rows, self.epr)
+
+    @property
     def cost(self) -> np.ndarray:
         """``(groups * rounds, K, pes)``: cycles per PE per column, ``max(1, entries)``, 0 where the PE owns
         no rows of the round (PE innermost for the schedule)."""
-        c = np.maximum(self.entries, 1) * self.has_rows[:, :, None]
-        return np.ascontiguousarray(c.transpose(0, 2, 1).astype(np.int32))
+        return self._layout[0]
 
     @cached_property
+    def work(self) -> tuple[int, int, int, np.ndarray]:
+        """``(entries processed, of which real, empty-slice cycles, busy cycles per PE)`` over the stream."""
+        return _slice_work(self.entries, self.real, self.has_rows, np.repeat(self.x_count, self.rounds, axis=0))
+
+    @property
     def busy(self) -> np.ndarray:
         """Busy cycles of each PE over the layer (independent of the FIFO depth)."""
-        cnt = np.repeat(self.x_count, self.rounds, axis=0).astype(np.int64)
-        return np.einsum("tk,tkp->p", cnt, self.cost.astype(np.int64))
+        return self.work[3]
+
+    @cached_property
+    def sram_reads(self) -> np.ndarray:
+        """Sparse-matrix SRAM rows each PE reads over the stream (:func:`_row_reads`)."""
+        _, first, last = self._layout
+        return _row_reads(first, last, self.x_bits, self.rounds)
 
 
 def plan_layer(lt, p: EIEParams) -> EIEPlan:
@@ -515,9 +637,7 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
     shape = (G * rounds, pes, K)
     entries = np.zeros(shape, np.int32)
     real = np.zeros(shape, np.int32)
-    has_rows = np.zeros((G * rounds, pes), np.int32)
-    for t in range(G * rounds):
-        has_rows[t] = [_rows_in_round(Mg, pes, regs, pe, t % rounds) > 0 for pe in range(pes)]
+    has_rows = np.tile((_rows_per_round(Mg, pes, regs, rounds) > 0).astype(np.int32), (G, 1))
     acc = _StorageSum(pes)
     for g in range(G):
         mask = np.ascontiguousarray(lt.group_weight(g) != 0)
@@ -544,10 +664,13 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
     stored = storage.stored_entries
     # entries per SRAM row from the encoder's bits per stored entry (EIE: 8 bits, 8 entries per 64-bit row)
     epr = max(1, int(p.spmat_sram_width_bits * stored // (storage.value_bits + storage.index_bits))) if stored else 1
-    x_ptr, x_idx, x_count, vectors = _activation_stream(lt)
-    return EIEPlan(entries=entries, real=real, sram_rows=_sram_rows(entries, epr), has_rows=has_rows, x_ptr=x_ptr,
-                   x_idx=x_idx, x_count=x_count, groups=G, rounds=rounds, vectors=vectors, K=K, M_group=Mg,
-                   storage=storage)
+    x_ptr, x_idx, x_count, x_bits, vectors = _activation_stream(lt)
+    return EIEPlan(entries=entries, real=real, has_rows=has_rows, x_ptr=x_ptr, x_idx=x_idx, x_count=x_count,
+                   x_bits=x_bits, groups=G, rounds=rounds, vectors=vectors, K=K, M_group=Mg, storage=storage, epr=epr)
+
+
+#: columns per encoder call when checking a round (keeps the encoder's per-column state in cache)
+_MEASURE_COLUMNS = 16384
 
 
 class _StorageSum:
@@ -567,19 +690,24 @@ class _StorageSum:
         sub = mask[lo:hi]
         if n_local * pes != hi - lo:
             sub = np.concatenate([sub, np.zeros((n_local * pes - (hi - lo), K), np.bool_)])
-        enc = _measure(fmt, sub.reshape(n_local, pes * K))
-        if enc.nnz != real.sum() or enc.padding_entries != (ent - real).sum():
-            raise ModelError(f"eie: column counts disagree with the '{fmt.name}' encoder ({ent.sum()} vs "
-                             f"{enc.stored_entries} entries in round {r})")
-        stored = int(enc.stored_entries)
-        if stored:
-            self.pe_bits += ent.sum(axis=1) * ((enc.value_bits + enc.breakdown.get("indices", 0)) / stored)
-        widest = int(np.argmax(ent.sum(axis=1)))
+        side = sub.reshape(n_local, pes * K)
+        nnz = pads = vbits = ibits = 0
+        for c in range(0, pes * K, _MEASURE_COLUMNS):   # column streams are independent: measure in chunks
+            enc = _measure(fmt, side[:, c:c + _MEASURE_COLUMNS])
+            nnz, pads = nnz + int(enc.nnz), pads + int(enc.padding_entries)
+            vbits, ibits = vbits + int(enc.value_bits), ibits + int(enc.breakdown.get("indices", 0))
+        pe_entries = ent.sum(axis=1, dtype=np.int64)
+        if nnz != int(real.sum(dtype=np.int64)) or nnz + pads != int(pe_entries.sum()):
+            raise ModelError(f"eie: column counts disagree with the '{fmt.name}' encoder ({pe_entries.sum()} vs "
+                             f"{nnz + pads} entries in round {r})")
+        if nnz + pads:
+            self.pe_bits += pe_entries * ((vbits + ibits) / (nnz + pads))
+        widest = int(np.argmax(pe_entries))
         self._widen(_measure(fmt, mask[lo + widest:hi:pes]), K)
-        self.nnz += int(enc.nnz)
-        self.pads += int(enc.padding_entries)
-        self.vbits += int(enc.value_bits)
-        self.ibits += int(enc.breakdown.get("indices", 0))
+        self.nnz += nnz
+        self.pads += pads
+        self.vbits += vbits
+        self.ibits += ibits
 
     def add_slice(self, pe, enc, K):
         idx = int(enc.breakdown.get("indices", 0))
@@ -613,21 +741,17 @@ def _csc_span(fmt) -> int | None:
     return None
 
 
-def _sram_rows(entries: np.ndarray, epr: int) -> np.ndarray:
-    """Sparse-matrix SRAM rows each column slice touches: a PE's slices are stored one after another
-    (round by round, column by column), ``epr`` entries to a row."""
-    T, P, K = entries.shape
-    flat = entries.transpose(1, 0, 2).reshape(P, T * K).astype(np.int64)
-    end = np.cumsum(flat, axis=1)
-    start = end - flat
-    rows = np.where(flat > 0, (end - 1) // epr - start // epr + 1, 0)
-    return np.ascontiguousarray(rows.reshape(P, T, K).transpose(1, 0, 2))
-
-
 def _rows_in_round(Mg: int, pes: int, regs: int, pe: int, r: int) -> int:
     """Local rows of PE *pe* that fall in round *r*."""
     owned = (Mg - pe + pes - 1) // pes if pe < Mg else 0
     return max(0, min(regs, owned - r * regs))
+
+
+def _rows_per_round(Mg: int, pes: int, regs: int, rounds: int) -> np.ndarray:
+    """``(rounds, pes)``: local rows of each PE in each round (row ``i`` on PE ``i mod pes``)."""
+    pe = np.arange(pes)
+    owned = np.where(pe < Mg, (Mg - pe + pes - 1) // pes, 0)
+    return np.clip(owned[None, :] - regs * np.arange(rounds)[:, None], 0, regs)
 
 
 def _real_per_column(enc, ptr: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -659,21 +783,32 @@ def _encode_slice(fmt, slice_rows_by_k: np.ndarray, K: int):
 
 
 def _activation_stream(lt):
-    """Per group and vector, the nonzero activation columns in order (CSC over the vectors), and per-column
-    counts of nonzero vectors."""
+    """Per group and vector, the nonzero activation columns in order (CSC over the vectors); per column, the
+    count of vectors in which it is nonzero and their bit set."""
     lay = lt.layer
-    ptrs, idxs, counts = [np.zeros(1, np.int64)], [], []
+    ptrs, idxs, counts, bits = [np.zeros(1, np.int64)], [], [], []
     offset = 0
     for mask in lt.x_masks():
-        mask = np.ascontiguousarray(mask)
+        mask_t = np.ascontiguousarray(mask.T)                  # N x K: one vector per row
         counts.append(np.count_nonzero(mask, axis=1))
-        ptr = np.concatenate(([0], np.cumsum(np.count_nonzero(mask, axis=0)))).astype(np.int64)
-        idxs.append(_vector_stream(mask, ptr))
+        bits.append(vector_bits(mask))
+        ptr = np.concatenate(([0], np.cumsum(np.count_nonzero(mask_t, axis=1)))).astype(np.int64)
+        idxs.append(_vector_stream(mask_t, ptr))
         ptrs.append(offset + ptr[1:])
         offset += int(ptr[-1])
     x_ptr = np.concatenate(ptrs).astype(np.int64)
     x_idx = np.concatenate(idxs) if idxs else np.zeros(0, np.int64)
-    return x_ptr, x_idx, np.stack(counts).astype(np.int64), lay.N
+    return x_ptr, x_idx, np.stack(counts).astype(np.int64), np.stack(bits), lay.N
+
+
+def vector_bits(mask: np.ndarray) -> np.ndarray:
+    """``K x N`` nonzero mask -> ``K x words`` uint64: bit ``n`` of row ``k`` set when ``mask[k, n]``."""
+    K, N = mask.shape
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    words = -(-N // 64)
+    out = np.zeros((K, words * 8), np.uint8)
+    out[:, :packed.shape[1]] = packed
+    return out.view("<u8").astype(np.uint64, copy=False)
 
 
 def schedule(plan: EIEPlan, depth: int):
@@ -725,14 +860,12 @@ def trace_work(plan: EIEPlan, sched) -> Work:
     """The counts of a trace's plan and its schedule."""
     cycles, busy, broadcasts, stall = sched
     R = plan.rounds
-    cnt = np.repeat(plan.x_count, R, axis=0)                     # (G*R, K): activations per (g, r, column)
-    live = plan.has_rows.astype(np.int64)                        # (G*R, pes)
+    done, useful, empty, _ = plan.work
+    per_table = np.repeat(plan.x_count.sum(axis=1), R)          # activations broadcast per (group, round)
     return Work(cycles=float(cycles), busy=np.asarray(busy, np.float64), broadcasts=float(broadcasts),
-                full_stall=float(stall), entries=float(np.einsum("tk,tpk->", cnt, plan.entries)),
-                real=float(np.einsum("tk,tpk->", cnt, plan.real)),
-                sram_reads=float(np.einsum("tk,tpk->", cnt, plan.sram_rows)),
-                ptr_reads=float((cnt.sum(axis=1) * live.sum(axis=1)).sum()),
-                empty=float(np.einsum("tk,tpk->", cnt, (plan.entries == 0) & (live[:, :, None] > 0))),
+                full_stall=float(stall), entries=float(done), real=float(useful),
+                sram_reads=float(plan.sram_reads.sum()),
+                ptr_reads=float((per_table * plan.has_rows.sum(axis=1)).sum()), empty=float(empty),
                 act_elems=float(plan.groups * plan.vectors * R * plan.K), vectors=plan.vectors, rounds=R,
                 K=plan.K, storage=plan.storage)
 
