@@ -52,17 +52,29 @@ def _add_trace_args(p: argparse.ArgumentParser, workload_required: bool = False)
                    help="transformer workloads: prefill (the prompt's GEMMs) or decode (one token, KV cache)")
     p.add_argument("--seq-len", type=int, help="transformer workloads: tokens per sequence (prompt length)")
     p.add_argument("--kv-len", type=int, help="transformer decode: tokens already in the KV cache")
+    p.add_argument("--input-shape", action="append", metavar="NAME=D1xD2x...",
+                   help="an ONNX --workload's input with symbolic dimensions, e.g. x=1x3x640x640 (repeatable)")
+    p.add_argument("--inputs", metavar="FILE.npz", help="an ONNX --workload's real inputs (arrays by input name)")
+    p.add_argument("--batch", type=int, help="the batch of any workload (conv/fc/lstm N, attention repeats; an ONNX "
+                                             "graph's symbolic leading dimension; a Hugging Face model's sequences)")
 
 
 def _workload_arg(args):
     """The --workload string with the transformer parameters given as options folded in (NAME[k=v,...])."""
     wl = args.workload
-    params = {k: getattr(args, k, None) for k in ("phase", "seq_len", "kv_len")}
+    params = {k: getattr(args, k, None) for k in ("phase", "seq_len", "kv_len", "batch")}
     params = {k: v for k, v in params.items() if v is not None}
+    for item in getattr(args, "input_shape", None) or []:     # an ONNX graph's symbolic inputs (issue 18)
+        name, sep, shape = item.rpartition("=")
+        if not sep or not name:
+            raise ArgError(f"--input-shape takes NAME=D1xD2x..., e.g. x=1x3x640x640; got '{item}'")
+        params[name] = shape
+    if getattr(args, "inputs", None):
+        params["inputs"] = args.inputs
     if not params:
         return wl
     if not wl:
-        raise ArgError("--phase, --seq-len and --kv-len apply to a transformer --workload")
+        raise ArgError("--phase, --seq-len, --kv-len, --batch, --input-shape and --inputs apply to a --workload")
     from .workload.transformer import label, split_params
     name, inline = split_params(wl)
     return label(name, {**inline, **params})
@@ -266,12 +278,31 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workload", "-w", help="check the trace against this workload's layer shapes")
     t.add_argument("--json", action="store_true", help="print only a JSON list of rows")
     t.set_defaults(fn=cmd_trace)
-    t = tsub.add_parser("capture", help="a trace from a real model's weights and activations")
-    t.add_argument("--model", required=True)
-    t.add_argument("--pattern", default="dense")
-    t.add_argument("--density", type=_density)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("-o", "--output", required=True)
+    t = tsub.add_parser("capture", help="a trace of a real network: its weights pruned, its activations measured "
+                                        "in onnxruntime, its fidelity (see docs/real_traces.md)")
+    t.add_argument("--model", required=True,
+                   help="FILE.onnx, a Hugging Face directory (config.json + *.safetensors), a trace .npz to prune "
+                        "again, or a shipped model (minilm, efficientnet-lite0, silero-vad)")
+    t.add_argument("--input-shape", action="append", metavar="NAME=D1xD2x...",
+                   help="the shape of an ONNX input with symbolic dimensions, e.g. x=1x3x640x640 (repeatable)")
+    t.add_argument("--inputs", metavar="FILE.npz",
+                   help="real inputs: an .npz of arrays named as the graph's inputs (default: a seeded synthetic "
+                        "input, see docs/real_traces.md)")
+    t.add_argument("--batch", type=int, help="the batch: an ONNX graph's symbolic leading dimension, or a Hugging "
+                                             "Face model's number of sequences")
+    t.add_argument("--seq-len", type=int, help="Hugging Face models: tokens per sequence (default min(positions, "
+                                               "128))")
+    t.add_argument("--pattern", default="dense",
+                   help="unstructured|unstructured:global|random|block:BHxBW|nm:N:M|channel|balanced:G|dense "
+                        "(--density alone means unstructured)")
+    t.add_argument("--density", type=_density, help="weight density to keep in every prunable layer, in (0, 1]")
+    t.add_argument("--profile", help="a density profile instead of one density: uniform, or erk (with --density)")
+    t.add_argument("--layers", help="comma-separated layer names to keep in the trace (all run)")
+    t.add_argument("--record-limit", type=int, metavar="ELEMENTS",
+                   help="keep a layer's input values up to this many elements (default 67108864); above it, its "
+                        "measured density and a stand-in drawn at that density")
+    t.add_argument("--seed", type=int, default=0, help="seed of the synthetic input and the random pattern")
+    t.add_argument("-o", "--output", required=True, help="the trace file to write (.npz)")
     t.set_defaults(fn=cmd_trace)
 
     s = sub.add_parser("formats", help="compare sparse formats per layer, or for a shape and densities")

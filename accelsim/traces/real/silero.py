@@ -1,26 +1,26 @@
-"""Silero VAD (v5, 16 kHz) in numpy: the ``silero-vad`` package's safetensors weights, run on synthetic audio.
+"""Silero VAD (v5, 16 kHz): the ``silero-vad`` package's own ONNX graph, run by onnxruntime on synthetic audio.
 
-The network, as the package's own ``tinygrad_model.py`` defines it: audio is
-cut into chunks of 512 samples, each preceded by the previous chunk's last 64
-samples (zeros before the first) and reflect-padded by 64 at the end (640
-samples). A fixed 1-D convolution (258 filters of 256 taps, stride 128: the
-real and imaginary parts of a 129-bin short-time Fourier transform) gives 4
-frames; their magnitudes go through four 1-D convolutions (kernel 3, padding
-1; strides 1, 2, 2, 1; ReLU), leaving one 128-wide feature per chunk, which
-drives an LSTM cell (input and hidden 128: ``W_ih`` and ``W_hh`` are
-512 x 128, gates in PyTorch's order i, f, g, o) carried from chunk to chunk;
-ReLU of the hidden state, a 1x1 convolution to one output and a sigmoid give
-the speech probability of the chunk.
+The package ships ONNX exports of the network; accelsim runs
+``data/silero_vad_16k_sequence.onnx``, the export without control flow that
+takes a whole sequence of chunks at once (``input``: ``n x 576``, each chunk's
+512 samples preceded by the previous chunk's last 64, zeros before the first;
+``h`` and ``c``: the LSTM state, zeros at the start). The graph (as the
+package's ``tinygrad_model.py`` also writes it): reflect padding by 64, a
+fixed 1-D convolution (258 filters of 256 taps, stride 128: the real and
+imaginary parts of a 129-bin short-time Fourier transform) giving 4 frames,
+their magnitudes, four 1-D convolutions (kernel 3, padding 1; strides 1, 2,
+2, 1; ReLU) leaving one 128-wide feature per chunk, an LSTM (hidden 128)
+across the chunks, ReLU, a 1x1 convolution and a sigmoid: the speech
+probability of each chunk.
 
-As layers: the convolutions run over all chunks at once (batch = chunks, a
-1-D convolution is a 2-D one of height 1, its time padding stored in the
-input); the LSTM is one layer with ``W = [W_ih | W_hh]`` (512 x 256) and one
-column ``[x_t; h_{t-1}]`` per chunk, the ``lstm`` op of the workload zoo. The
-Fourier filter bank is not learned, so it is captured but never pruned
-(``prunable = False``).
+As layers (node names mapped to short ones): ``stft`` (the Fourier filter
+bank: not learned, so never pruned), ``conv1`` .. ``conv4`` (1-D convolutions
+are 2-D ones of height 1; their time padding is stored in the input),
+``lstm`` (``W = [W_ih | W_hh]``, 512 x 256, one column ``[x_t; h_{t-1}]`` per
+chunk) and ``final``.
 
 The input is synthetic (no recording ships with the packages): low noise,
-then a voiced vowel-like sound (a 120 Hz glottal pulse train through two
+then a voiced vowel-like sound (a 120 Hz glottal pulse train through three
 formant resonators, amplitude-modulated at a syllable rate of 4 Hz), then low
 noise again. Fidelity compares the pruned model's per-chunk speech
 probabilities with the dense model's.
@@ -30,45 +30,29 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import TraceError
-from .nn import Tape, package_file, sigmoid
-from .safetensors import load_safetensors
+from .common import package_file
 
 PIP_NAME = "silero-vad"
 PACKAGE = "silero_vad"
-WEIGHTS = "data/silero_vad_16k.safetensors"
+ONNX_FILE = "data/silero_vad_16k_sequence.onnx"
 RATE = 16000
 CHUNK = 512
 CONTEXT = 64
 HIDDEN = 128
-#: (name, stride) of the four learned 1-D convolutions, kernel 3, padding 1
-CONVS = [("conv1", 1), ("conv2", 2), ("conv3", 2), ("conv4", 1)]
+#: the graph's node names -> the layer names accelsim uses
+RENAME = {"/stft/Conv": "stft", "/encoder.0/Conv": "conv1", "/encoder.1/Conv": "conv2",
+          "/encoder.2/Conv": "conv3", "/encoder.3/Conv": "conv4", "/recurrent/LSTM": "lstm",
+          "/output/Conv": "final"}
+#: the Fourier filter bank is fixed, not learned: never pruned
+FROZEN = ("stft",)
 
 
-def weights_path():
-    return package_file(PACKAGE, PIP_NAME, WEIGHTS)
-
-
-def load_weights(path=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """``(weights, biases)`` by layer name, weights in the GEMM view."""
-    sd = load_safetensors(path or weights_path())
-    try:
-        W = {"stft": sd["stft_conv.weight"].reshape(258, -1)}
-        Bs = {}
-        for name, _ in CONVS:
-            w = sd[f"{name}.weight"]
-            W[name] = w.reshape(w.shape[0], -1)
-            Bs[name] = sd[f"{name}.bias"]
-        W["lstm"] = np.concatenate([sd["lstm_cell.weight_ih"], sd["lstm_cell.weight_hh"]], axis=1)
-        Bs["lstm"] = sd["lstm_cell.bias_ih"] + sd["lstm_cell.bias_hh"]
-        W["final"] = sd["final_conv.weight"].reshape(1, -1)
-        Bs["final"] = sd["final_conv.bias"]
-    except KeyError as e:
-        raise TraceError(f"silero-vad weights lack tensor {e}") from None
-    return {k: v.astype(np.float32) for k, v in W.items()}, {k: v.astype(np.float32) for k, v in Bs.items()}
+def onnx_path():
+    return package_file(PACKAGE, PIP_NAME, ONNX_FILE)
 
 
 def chunks(audio: np.ndarray) -> np.ndarray:
-    """``(n_chunks, 640)``: each chunk with its 64 samples of context and 64 reflected at the end."""
+    """``(n_chunks, 576)``: each chunk of 512 samples preceded by 64 samples of context (zeros at first)."""
     a = np.asarray(audio, dtype=np.float32).ravel()
     if a.size == 0:
         raise TraceError("silero-vad needs at least one sample of audio")
@@ -76,38 +60,12 @@ def chunks(audio: np.ndarray) -> np.ndarray:
     n = a.size // CHUNK
     padded = np.concatenate([np.zeros(CONTEXT, np.float32), a])
     idx = np.arange(n)[:, None] * CHUNK + np.arange(CONTEXT + CHUNK)[None, :]
-    x = padded[idx]
-    return np.pad(x, ((0, 0), (0, CONTEXT)), mode="reflect")
+    return np.ascontiguousarray(padded[idx])
 
 
-def forward(tape: Tape, biases: dict[str, np.ndarray], audio: np.ndarray) -> np.ndarray:
-    """Speech probability per chunk of *audio* (16 kHz, float in [-1, 1])."""
-    x = chunks(audio)[:, None, None, :]                                      # B x 1 x 1 x 640
-    spec = tape.conv("stft", x, 1, 256, stride=128, prunable=False)         # B x 258 x 1 x 4
-    half = spec.shape[1] // 2
-    h = np.sqrt(spec[:, :half] ** 2 + spec[:, half:] ** 2)
-    for name, stride in CONVS:
-        h = tape.conv(name, h, 1, 3, stride=stride, pads=(0, 0, 1, 1))
-        h = np.maximum(h + biases[name][None, :, None, None], 0.0)
-    feats = h[:, :, 0, 0]                                                   # B x 128 (one frame per chunk)
-    w = tape.weights["lstm"]
-    b = biases["lstm"]
-    hs = np.zeros(HIDDEN, np.float32)
-    cs = np.zeros(HIDDEN, np.float32)
-    cols = np.empty((2 * HIDDEN, feats.shape[0]), np.float32)
-    outs = np.empty((HIDDEN, feats.shape[0]), np.float32)
-    for t in range(feats.shape[0]):
-        cols[:HIDDEN, t] = feats[t]
-        cols[HIDDEN:, t] = hs
-        g = w @ cols[:, t] + b
-        i, f, gg, o = (sigmoid(g[:HIDDEN]), sigmoid(g[HIDDEN:2 * HIDDEN]), np.tanh(g[2 * HIDDEN:3 * HIDDEN]),
-                       sigmoid(g[3 * HIDDEN:]))
-        cs = f * cs + i * gg
-        hs = (o * np.tanh(cs)).astype(np.float32)
-        outs[:, t] = hs
-    tape.fc("lstm", cols, op="lstm")                  # records the layer: the same W @ [x_t; h_t-1] per chunk
-    z = tape.fc("final", np.maximum(outs, 0.0)) + biases["final"][:, None]
-    return sigmoid(z[0])
+def feeds(audio: np.ndarray) -> dict[str, np.ndarray]:
+    return {"input": chunks(audio), "h": np.zeros((1, 1, HIDDEN), np.float32),
+            "c": np.zeros((1, 1, HIDDEN), np.float32)}
 
 
 def synthetic_audio(seconds: float = 2.0, seed: int = 0) -> np.ndarray:
