@@ -272,7 +272,7 @@ def test_sampled_im2col_and_output_error_agree_with_the_whole_product():
     assert pos.size == lay.N == 16
     for g, xs in enumerate(_x_columns(lt, pos)):
         assert np.array_equal(xs, lt.x_gemm(g))
-    grs = [group_columns(lt.group_weight(g) != 0, 4, 1.0, 256) for g in range(2)]
+    grs = [group_columns(lt.group_weight(g), 4, 1.0, 256) for g in range(2)]
     num = den = 0.0
     for g, gr in enumerate(grs):           # the layer is smaller than the sample: the exact Frobenius ratio
         w = lt.group_weight(g).astype(np.float64)
