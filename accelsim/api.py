@@ -31,11 +31,12 @@ def build_trace(workload: str | Workload | None = None, trace: str | os.PathLike
         tr = capture(workload[len("real:"):], pattern, density, seed)
         tr.workload = workload
         return tr.select(layers)
-    if trace is None and isinstance(workload, (str, os.PathLike)):
+    spec = workload if isinstance(workload, (str, os.PathLike)) else getattr(workload, "capture", "")
+    if trace is None and spec:
         # [issue 18 hook] your own network (ONNX file, Hugging Face directory, trace .npz) is captured like a
         # real model; a SCALE-Sim topology (shapes only) falls through to a synthetic trace
         from .traces.real import own_trace
-        tr = own_trace(str(workload), pattern, density, seed, profile=profile, layers=layers)
+        tr = own_trace(str(spec), pattern, density, seed, profile=profile, layers=layers)
         if tr is not None:
             return tr
     wl = load_workload(workload) if workload is not None else None

@@ -53,6 +53,9 @@ class Workload:
     source: str = ""
     #: a transformer workload's shape (accelsim.workload.transformer.TransformerShape), else None
     transformer: object = None
+    #: your own network with weights (an ONNX file, a Hugging Face directory, a trace): the spec its traces are
+    #: captured from (real weights and activations), not drawn synthetically; "" for every other workload
+    capture: str = ""
 
     def layer(self, name: str) -> Layer:
         for lay in self.layers:

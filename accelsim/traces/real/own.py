@@ -183,12 +183,13 @@ def workload(model: str) -> Workload:
         if opts:
             raise WorkloadError(f"'{model}': a trace's tensors fix its shapes; options ({', '.join(opts)}) do not "
                                 f"apply")
-        return Workload(name=str(model), layers=[lt.layer for lt in tr.layers], source=spec)
+        return Workload(name=str(model), layers=[lt.layer for lt in tr.layers], source=spec, capture=str(model))
     if k == "topology":
         return topology(spec, _int_opt(opts, "batch", 1), name=str(model))
     if k in ("onnx", "hf", "shipped"):
         src, name = _source(spec, opts, 0, values=(k != "hf"))
-        return Workload(name=str(model), layers=[ol.layer for ol in src.net.layers], source=src.net.source)
+        return Workload(name=str(model), layers=[ol.layer for ol in src.net.layers], source=src.net.source,
+                        capture=str(model))
     if k == "weights":
         _refuse_weights(spec)
     raise WorkloadError(f"'{model}' is not a network accelsim can read")
