@@ -33,7 +33,9 @@ its stationary value (Sec. IV-E steps i-vii):
    drain is exposed: one distribution and one multiply stage (Sec. V: "1-cycle distribution,
    1-cycle multiplication, and 1-cycle for each level of reduction") plus the FAN levels, plus one
    level per doubling of the Flex-DPEs a cluster spans (the Flex-DPU adds partial sums across
-   Flex-DPEs; assumed a tree).
+   Flex-DPEs; assumed a tree). ``reduction_overlap: false`` charges the levels after every fold
+   instead, as the paper's own performance model does ("taking logN cycles ... before starting the
+   next fold", Sec. IV-A2 on Fig. 6b).
 
 So a layer takes ``sum over folds (load + streamed vectors) + drain`` cycles. The cycle account:
 ``ideal = effectual MACs / multipliers``; losses: ``stationary_load`` (the loads),
@@ -66,12 +68,13 @@ operations (step ii); any other format is first decoded by the front-end control
 operation per stored entry, into the bitmaps the mapping logic works on (Sec. IV-C: "alternate
 compression formats can be supported ... by only changing the front end controller").
 
-Energy from action counts: multiplications (effectual only), the stationary buffers (written at
-load, read per multiplication), distribution-network traversals (``2 log2(dpe_size) - 1`` switch
-stages per delivered word, stationary loads and streamed deliveries; multicast counted per
-destination), FAN additions (``values - clusters`` per streamed vector, zero products included:
+Energy from action counts: multiplications (effectual only), the stationary registers (written at
+load, read per multiplication), distribution-network traversals (:func:`benes_hops`: ``2 log2(dpe_size)
+- 1`` switch stages per stationary word; a streamed word is multicast, Sec. IV-A1, as one tree per
+Flex-DPE it reaches), FAN additions (``values - clusters`` per streamed vector, zero products included:
 the FAN does not gate by value), partial-sum accumulations, SRAM, bitmap and decode operations,
-DRAM (each operand as its format stores it, and the outputs, once).
+DRAM (each operand as its format stores it, and the outputs, once). The data SRAM is ``sram_banks``
+one-word banks (128 words a cycle need as many ports), so an access costs one bank's energy.
 
 Left out, and assumed where the sources are silent: DRAM bandwidth (not stated by the paper; the
 shipped config assumes an HBM-class 1024 GB/s as TeAAL's SIGMA specification does, so the paper's
@@ -81,12 +84,11 @@ GEMM; grouped and depthwise convolutions run as one block-diagonal GEMM.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numba import njit
@@ -717,8 +719,3 @@ def _params(params) -> SigmaParams:
     if isinstance(params, dict):
         return build_dataclass(SigmaParams, params, "params")
     raise ModelError(f"params must be a SigmaParams or a mapping, got {type(params).__name__}")
-
-
-def params_with(p: SigmaParams, **overrides: Any) -> SigmaParams:
-    """A copy of *p* with some fields replaced (checked like a config)."""
-    return _params({**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)}, **overrides})

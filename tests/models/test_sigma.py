@@ -305,7 +305,6 @@ def test_dram_roofline_bounds_a_layer():
     assert slow["loss_dram_cycles"] == pytest.approx(slow["cycles"] - free["cycles"])
 
 
-@pytest.mark.slow
 def test_validation_cases_are_well_formed():
     from accelsim.validate import CATEGORIES, MIN_TOLERANCE_PCT
     from accelsim.validation.sigma import cases
