@@ -557,10 +557,9 @@ def trace_sides(lt, p: SigmaParams) -> tuple[list[Side], float, np.ndarray]:
     x8 = [np.ascontiguousarray(x).view(np.uint8) for x in lt.x_masks()]
     x_nnz = np.zeros(Kt, dtype=np.int64)
     w_nnz = np.zeros(Kt, dtype=np.int64)
-    n_scratch = np.zeros(max(N, rows), dtype=np.int64)
-    for g in range(G):
-        _nnz_per_row_and_col(x8[g], x_nnz[g * Kg:(g + 1) * Kg], n_scratch[:N].copy())
-        _nnz_per_row_and_col(w8[g * rows:(g + 1) * rows], n_scratch[:rows].copy(), w_nnz[g * Kg:(g + 1) * Kg])
+    for g in range(G):   # nonzeros per X row and per W column (the other counts are not needed)
+        _nnz_per_row_and_col(x8[g], x_nnz[g * Kg:(g + 1) * Kg], np.zeros(N, dtype=np.int64))
+        _nnz_per_row_and_col(w8[g * rows:(g + 1) * rows], np.zeros(rows, dtype=np.int64), w_nnz[g * Kg:(g + 1) * Kg])
     effectual = float(w_nnz @ x_nnz)
     x_any = (x_nnz > 0).view(np.uint8)           # the ORs over the streamed vectors (step ii)
     w_any = (w_nnz > 0).view(np.uint8)
