@@ -389,8 +389,7 @@ def _label_counts(x, labels, nl):
         for c in range(C):
             for i in range(H):
                 for j in range(W):
-                    if x[b, c, i, j] != 0:
-                        out[b, c, labels[i, j]] += 1
+                    out[b, c, labels[i, j]] += x[b, c, i, j] != 0    # branch-free: densities near 1/2
     return out
 
 
@@ -405,8 +404,7 @@ def _tap_counts(w, kg_of, cg, rs, nkg):
         for c in range(cg):
             base = c * rs
             for t in range(rs):
-                if w[m, base + t] != 0:
-                    out[g, c, t] += 1
+                out[g, c, t] += w[m, base + t] != 0                  # branch-free: densities near 1/2
     return out
 
 
@@ -1150,10 +1148,21 @@ def weight_stream_mask(lt, p: PEArray) -> np.ndarray:
     if not lay.is_conv:
         return wm
     plan = conv_plan(lay, p)
-    cg = lay.C // lay.groups
-    w4 = wm.reshape(lay.M, cg, lay.R, lay.S)
-    ends = np.append(plan.kg_k0[1:], lay.M)
-    return np.concatenate([w4[a:b].transpose(1, 0, 2, 3).ravel() for a, b in zip(plan.kg_k0, ends)])
+    cg, rs = lay.C // lay.groups, lay.R * lay.S
+    w3 = wm.reshape(lay.M, cg, rs)
+    parts = []
+    # runs of consecutive groups of one size: one transposing copy each ((kc, cg, rs) -> (cg, kc, rs))
+    starts = plan.kg_k0
+    sizes = plan.kg_size
+    j = 0
+    while j < len(sizes):
+        e = j
+        while e < len(sizes) and sizes[e] == sizes[j] and starts[e] == starts[j] + (e - j) * sizes[j]:
+            e += 1
+        blk = w3[starts[j]:starts[j] + (e - j) * sizes[j]].reshape(e - j, int(sizes[j]), cg, rs)
+        parts.append(blk.transpose(0, 2, 1, 3).ravel())
+        j = e
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def tile_shapes(lay, plan: ConvPlan) -> np.ndarray:
