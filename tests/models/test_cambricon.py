@@ -486,3 +486,45 @@ def test_equal_accuracy_setting_keeps_the_weights_of_the_papers_compression():
     assert s_compression(1.0) > 79 > s_compression(2.0)
     f = iso_accuracy_scale()
     assert 1.2 < f < 1.6 and s_compression(f) == pytest.approx(79, rel=0.01)
+
+
+# ---- area of the declared hardware, counted by hand (45 nm table prices) -----------------------------------
+
+def _area_um2(model, **params):
+    from accelsim.arch import get_model
+    from accelsim.energy import load_table
+    cfg = load_arch(model, params)
+    hw = get_model(cfg.model)().hardware(cfg.params)
+    return {k: v * 1e6 for k, v in load_table().area_mm2(hw.inventory()).items()}
+
+
+CAMB_SMALL = dict(pes=2, multipliers=2, stream_width=4, value_bits=16, nbin_bytes=1024, nbout_bytes=1024,
+                  sb_bytes=512)
+
+
+def test_area_of_the_indexing_hardware_by_hand():
+    from accelsim.energy.area import DEFAULT_AREA_45NM as T
+    sram, rf, mux, idx = (T[k] for k in ("sram_um2_per_bit", "rf_um2_per_bit", "mux_um2_per_bit",
+                                         "index_um2_per_bit"))
+    mac = T["int"][16]["mult"] + T["int"][32]["add"]
+    a = _area_um2("cambricon_x", **CAMB_SMALL)                       # csr, relative: step indexing
+    assert a["mac"] == pytest.approx(4 * mac)
+    assert a["nbin"] + a["nbout"] + a["sb"] == pytest.approx((1024 + 1024 + 2 * 512) * 8 * sram)
+    # per PE: a 4-neuron window, a pick-2-of-4 selector of 16-bit neurons, 2 steps of log2(4) bits
+    assert a["im_window"] == pytest.approx(2 * 4 * 16 * rf) and a["im_mux"] == pytest.approx(2 * 2 * 4 * 16 * mux)
+    assert a["im"] == pytest.approx(2 * (2 * 2) * idx)
+    direct = _area_um2("cambricon_x", weight_format="bitmap", **CAMB_SMALL)
+    assert direct["im"] == pytest.approx(2 * (4 * 2) * idx)          # a prefix sum over 4 bits per PE
+    assert "im" not in _area_um2("cambricon_x", weight_format="dense", **CAMB_SMALL)
+    s = _area_um2("cambricon_s", conv_weight_bits=3, fc_weight_bits=2, entropy_coding=True, **CAMB_SMALL)
+    # NSM: register, pick 2 of 4 16-bit neurons, AND + prefix; per PE an SSM picking 2 of 4 3-bit codes
+    assert s["im_window"] == pytest.approx(4 * 16 * rf)
+    assert s["im_mux"] == pytest.approx(2 * 4 * 16 * mux + 2 * 2 * 4 * 3 * mux)
+    assert s["im"] == pytest.approx(4 * (2 + 1) * idx + 2 * 4 * 2 * idx)
+    assert s["codebook"] == pytest.approx(2 * 8 * 16 * rf)            # 2^3 16-bit centroids per PE
+    assert s["huffman_table"] + s["huffman"] == pytest.approx(8 * (3 + 3) * rf + 6 ** 2 * idx)
+    plain = _area_um2("cambricon_s", conv_weight_bits=3, fc_weight_bits=2, entropy_coding=False, **CAMB_SMALL)
+    assert "huffman" not in plain and plain["codebook"] == s["codebook"]
+    # as shipped, S's one selector and 16 SSMs are smaller than X's 16 indexing modules
+    ax, as_ = _area_um2("cambricon_x"), _area_um2("cambricon_s")
+    assert sum(as_[c] for c in ("im", "im_mux", "im_window")) < sum(ax[c] for c in ("im", "im_mux", "im_window"))
