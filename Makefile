@@ -1,10 +1,11 @@
 # The README's two commands: `make demo` and `make test`. Each (re)builds .venv when pyproject.toml changed.
+SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-all bench validate clean
+.PHONY: demo test test-all bench validate wheel smoke clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +28,17 @@ bench: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/accelsim validate
+
+# the wheel, built from a clean copy of the tracked files (stale build files would leak into it), into build/dist/
+wheel: $(STAMP)
+	rm -rf build/dist && mkdir -p build/dist
+	tmp=$$(mktemp -d) && git ls-files -z | while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done \
+	  | tar --null -T - -cf - | tar -xf - -C $$tmp && $(BIN)/pip wheel --quiet --no-deps -w build/dist $$tmp; rm -rf $$tmp
+	@ls build/dist/*.whl
+
+# the wheel installed alone in a fresh venv and used from a temporary directory
+smoke: $(STAMP)
+	PY=$(BIN)/python bash .ci/wheel_smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info
