@@ -529,3 +529,19 @@ def test_rapidocr_on_every_shipped_design(name, shape):
         except Exception as e:  # noqa: BLE001 - collected, reported together
             failed[arch] = f"{type(e).__name__}: {e}"
     assert not failed, failed
+
+
+def test_a_loaded_own_workload_still_captures_real_weights(rng, tmp_path):
+    # sweeps load workloads on the driver and hand Workload objects to build_trace: it must still capture
+    from accelsim.api import build_trace
+    from accelsim.workload import load_workload
+    from accelsim.traces.real.onnx import import_onnx as imp
+    p = _save(_attention(rng), tmp_path / "a.onnx")
+    wl = load_workload(str(p))
+    assert wl.capture == str(p) and [l.name for l in wl.layers][:2] == ["q_proj", "k_proj"]
+    tr = build_trace(wl, pattern="unstructured", density=0.5)
+    net = imp(str(p))
+    dense = net.weight_gemm(net.layer("o_proj"))
+    w = tr.layer("o_proj").weight
+    assert tr.layer("o_proj").weight_density == 0.5 and np.array_equal(w[w != 0], dense[w != 0])
+    assert "fidelity" in tr.provenance
