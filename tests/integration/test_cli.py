@@ -67,6 +67,7 @@ def _bad_files(tmp_path):
     (tmp_path / "corrupt.npz").write_bytes(b"garbage")
     (tmp_path / "badspec.yaml").write_text("archs: [ideal]\nworkloads: [alexnet]\ndensitys: [0.1]\n")
     np.savez(tmp_path / "wrong.npz", **{"gemm.weight": np.ones((3, 3), dtype=np.float32)})
+    (tmp_path / "model.pt").write_bytes(b"PK\x03\x04 a torch checkpoint")
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -84,6 +85,8 @@ def _bad_files(tmp_path):
     (["run", "-a", "{tmp}/missing.yaml", "-w", "alexnet"], "not found"),
     (["run", "-a", "ideal", "--trace", "{tmp}/evil.npz"], "pickled"),
     (["run", "-a", "ideal", "--trace", "{tmp}/corrupt.npz"], "corrupt"),
+    (["run", "-a", "ideal", "--trace", "{tmp}/model.pt"], "not a .pt model file"),
+    (["trace", "inspect", "{tmp}/model.pt"], "accelsim trace capture"),
     (["run", "-a", "ideal", "-w", "gemm:3x1x4", "--trace", "{tmp}/wrong.npz"], "needs 3x4"),
     (["trace", "make", "-w", "gemm:200000x100000x200000", "-o", "{tmp}/huge.npz"], "more than"),
     (["run", "-a", "ideal", "-w", "gemm:12x4"], "gemm:MxNxK"),
@@ -123,3 +126,64 @@ def test_existing_output_survives_a_failed_run(capsys, tmp_path):
     before = p.read_text()
     assert run(capsys, "run", "-a", "ideal", "-w", "alexnet", "--density", "7", "-o", str(p))[0] == 2
     assert p.read_text() == before
+
+
+# ---- what a user reads: labels, units, help ----------------------------------------------------------------
+
+def test_config_label_carries_overrides_and_dense_runs_say_dense(capsys):
+    _, out, _ = run(capsys, "run", "-a", "systolic", "-w", "gemm:64x16x32", "--set", "rows=32", "--set", "cols=32",
+                    "--json")
+    (row,) = json.loads(out)
+    assert row["config"] == "systolic[rows=32,cols=32]" and row["pattern"] == "dense"
+    _, out, _ = run(capsys, "run", "-a", "ideal", "-w", "gemm:64x16x32", "--density", "0.5", "--json")
+    assert json.loads(out)[0]["config"] == "ideal" and json.loads(out)[0]["pattern"] == "unstructured"
+
+
+def test_terminal_table_in_engineering_units_json_in_si(capsys):
+    _, out, _ = run(capsys, "run", "-a", "ideal", "-w", "gemm:256x64x128", "--set", "peak_macs_per_cycle=64",
+                    "--set", "dram_bytes_per_cycle=1e6")
+    head = out.splitlines()[0].split()
+    assert "latency_us" in head and "latency_s" not in head and any(h.startswith("energy_") for h in head)
+    # 256*64*128 MACs at 64 per cycle = 32,768 cycles = 32.768 us at the ideal config's 1 GHz
+    row = out.splitlines()[2].split()
+    assert row[head.index("cycles")] == "32,768" and row[head.index("latency_us")] == "32.77"
+    _, out, _ = run(capsys, "run", "-a", "ideal", "-w", "gemm:256x64x128", "--set", "peak_macs_per_cycle=64",
+                    "--set", "dram_bytes_per_cycle=1e6", "--json")
+    assert json.loads(out)[0]["latency_s"] == pytest.approx(32768e-9)
+
+
+def test_table_units_by_hand():
+    import pandas as pd
+    from accelsim.table import render
+    df = pd.DataFrame({"latency_s": [4.32e-05, 1.5e-4], "energy_pj": [2.39e9, 1.0e9], "cycles": [1234567.0, 8.0],
+                       "dram_bytes": [2.5e6, 0.0], "dense": [160000, 18160], "name": ["a", "bb"]})
+    lines = render(df, units={"dense": "bits"}).splitlines()
+    assert lines[0].split() == ["latency_us", "energy_mJ", "cycles", "dram_MB", "dense_kbit", "name"]
+    assert lines[2].split() == ["43.20", "2.390", "1,234,567", "2.500", "160.00", "a"]
+    assert lines[3].split() == ["150.00", "1.000", "8", "0", "18.16", "bb"]
+
+
+def _parsers(p, path="accelsim"):
+    import argparse
+    yield path, p
+    for a in p._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, sp in a.choices.items():
+                yield from _parsers(sp, f"{path} {name}")
+
+
+def test_every_option_has_help_text():
+    import argparse
+    from accelsim.cli import build_parser
+    missing = [f"{path} {a.option_strings or a.dest}" for path, p in _parsers(build_parser()) for a in p._actions
+               if not isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction))
+               and not a.help]
+    assert not missing, missing
+
+
+def test_plot_help_names_the_axis_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    out = capsys.readouterr().out
+    for opt in ("--x PARAM", "--series PARAM", "--y METRIC", "--style", "--format"):
+        assert opt in out
