@@ -49,7 +49,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...errors import AccelsimError, TraceError
+from ...errors import TraceError
 from ...workload.zoo import Density, Workload
 from ..generate import layer_rng, make_activations
 from ..make import plan_densities

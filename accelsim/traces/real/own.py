@@ -26,7 +26,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from ...errors import AccelsimError, TraceError, WorkloadError
+from ...errors import TraceError, WorkloadError
 from ...workload.layer import conv, gemm
 from ...workload.zoo import Workload
 from .capture import RECORD_LIMIT, Source, capture_source, onnx_source, output_fidelity

@@ -1,5 +1,10 @@
 """Read a PyTorch checkpoint (``torch.save`` of a state dict) into numpy, without torch and without trusting it.
 
+Hand-written because no library serves: reading a ``.pth`` otherwise needs torch itself (gigabytes that
+accelsim does not need), and ``torch.load`` would run the pickle. It serves the EfficientNet-Lite0 package
+(which ships only a checkpoint) and Hugging Face directories with ``pytorch_model.bin``; safetensors and ONNX
+files are read with their own libraries.
+
 A ``.pth`` file is a pickle, and unpickling runs whatever callables the file
 names; a hostile checkpoint can execute code. This reader unpickles with a
 restricted :class:`pickle.Unpickler` whose ``find_class`` accepts only the
