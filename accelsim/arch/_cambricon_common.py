@@ -296,10 +296,9 @@ def assemble(p: CambriconParams, pl: Pipeline, active_per_tile: np.ndarray, *, p
              weight_bits: float, metadata_bits: float, dram_bytes: float, sram_bytes: float, totals: dict,
              extra: dict) -> LayerResult:
     """The LayerResult both models return (DRAM is the runner's roofline over ``dram_bytes``)."""
-    losses = cycle_losses(p, pl, active_per_tile, products)
-    cycles = products / (p.pes * p.multipliers) + sum(losses.values())
+    losses = cycle_losses(p, pl, active_per_tile, products)   # they add up to the pipeline's cycles
     return LayerResult(
-        cycles=cycles, freq_hz=p.freq_hz, macs_performed=products, peak_macs_per_cycle=p.pes * p.multipliers,
+        cycles=float(pl.cycles), freq_hz=p.freq_hz, macs_performed=products, peak_macs_per_cycle=p.pes * p.multipliers,
         losses=losses, pe_busy=pl.busy.astype(np.float64), actions=actions, weight_bits=weight_bits,
         metadata_bits=metadata_bits, dram_bytes=dram_bytes, sram_bytes=sram_bytes,
         totals={"index_bits_total": float(metadata_bits), "indexing_cycles": float(pl.scan_cycles),

@@ -23,6 +23,7 @@ entries :func:`expected_padding` gives for the row's density.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ ROW_SCALE_SIGMA = 0.3
 
 
 @njit(cache=True)
-def _tail_threshold(scales, density):
+def tail_threshold(scales, density):
     """``tau`` with ``mean_r erfc(tau / (s_r sqrt 2)) = density``, by bisection."""
     lo, hi = 0.0, 40.0 * scales.max()
     for _ in range(56):
@@ -105,6 +106,27 @@ def _stream_pads_each(L, ds, w, S):
     out = np.empty(ds.size)
     for i in range(ds.size):
         out[i] = _stream_pads(L, ds[i], w, S)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def scale_quantiles(n: int = 64) -> np.ndarray:
+    """*n* midpoint quantiles of the row scales' log-normal law (a deterministic stand-in for draws)."""
+    p = (np.arange(n) + 0.5) / n
+    # inverse of Phi by bisection on erfc (64 points, 60 steps: exact to the float)
+    lo, hi = np.full(n, -10.0), np.full(n, 10.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = 0.5 * _erfc_vec(-mid / math.sqrt(2.0)) < p
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return np.exp(ROW_SCALE_SIGMA * 0.5 * (lo + hi))
+
+
+@njit(cache=True)
+def _erfc_vec(x):
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = math.erfc(x[i])
     return out
 
 
@@ -182,22 +204,18 @@ def row_model(ls, rng: np.random.Generator) -> RowModel:
         dr = np.full(M, d)
     else:   # unstructured (and balanced): one magnitude threshold over rows of unequal scale
         s = rng.lognormal(0.0, ROW_SCALE_SIGMA, M)
-        tau = _tail_threshold(s, d)
-        dr = _erfc_rows(tau, s)
+        tau = tail_threshold(s, d)
+        dr = keep_probability(tau, s)
     return RowModel(K, rng.binomial(K, np.clip(dr, 0.0, 1.0)).astype(np.int64), rows, "iid", none)
 
 
 @njit(cache=True)
-def _erfc_rows(tau, s):
+def keep_probability(tau, s):
+    """``P(|s z| > tau)`` for a standard normal ``z``, for every scale in *s*."""
     out = np.empty(s.size)
     for i in range(s.size):
         out[i] = math.erfc(tau / (s[i] * math.sqrt(2.0)))
     return out
-
-
-def row_nnz(ls, rng: np.random.Generator) -> np.ndarray:
-    """Nonzeros of every row of *ls*'s weight matrix, drawn under its pattern (see :func:`row_model`)."""
-    return row_model(ls, rng).nnz
 
 
 def expected_padding(model: RowModel, span: int) -> np.ndarray:

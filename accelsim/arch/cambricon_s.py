@@ -281,11 +281,11 @@ def expected_huffman_bits(stored: float, nnz: float, bits: int, tau: float) -> t
     if stored <= 0:
         return 0.0, 0
     top = (1 << bits) - 1
-    s = np.exp(_row_stats.ROW_SCALE_SIGMA * _normal_quantiles(64))
+    s = _row_stats.scale_quantiles()
     nz = max(nnz, 1.0)
     # the largest of nnz samples of the symmetric law: P(|w| > hi) = 1 / nnz over the kept ones
-    kept_mass = float(np.mean(_erfc_all(tau, s))) if tau > 0 else 1.0
-    hi = float(_row_stats._tail_threshold(s, min(kept_mass / nz, 1.0)))
+    kept_mass = float(np.mean(_row_stats.keep_probability(tau, s))) if tau > 0 else 1.0
+    hi = float(_row_stats.tail_threshold(s, min(kept_mass / nz, 1.0)))
     if not hi > 0:
         return float(stored) * max(bits, 1), bits
     edges = -hi + (np.arange(top + 2) - 0.5) * (2 * hi / top)
@@ -296,34 +296,6 @@ def expected_huffman_bits(stored: float, nnz: float, bits: int, tau: float) -> t
     counts[zero_code] += max(stored - nnz, 0.0)
     lengths = huffman_code_lengths(np.rint(counts))
     return float(counts @ lengths), int(lengths.max())
-
-
-def _normal_quantiles(n: int) -> np.ndarray:
-    """Midpoint quantiles of the standard normal law (a deterministic stand-in for draws)."""
-    p = (np.arange(n) + 0.5) / n
-    # inverse of Phi by bisection on erfc (64 points, 60 steps: exact to the float)
-    lo, hi = np.full(n, -10.0), np.full(n, 10.0)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        below = 0.5 * _erfc_vec(-mid / math.sqrt(2.0)) < p
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-@njit(cache=True)
-def _erfc_vec(x):
-    out = np.empty(x.size)
-    for i in range(x.size):
-        out[i] = math.erfc(x[i])
-    return out
-
-
-@njit(cache=True)
-def _erfc_all(tau, s):
-    out = np.empty(s.size)
-    for i in range(s.size):
-        out[i] = math.erfc(tau / (s[i] * math.sqrt(2.0)))
-    return out
 
 
 @njit(cache=True)
@@ -465,8 +437,7 @@ class CambriconS(ArchModel):
         if p.entropy_coding and stored:
             tau = 0.0
             if ls.pattern.kind in ("unstructured", "balanced") and ls.weight_density < 1.0:
-                s = np.exp(_row_stats.ROW_SCALE_SIGMA * _normal_quantiles(64))
-                tau = float(_row_stats._tail_threshold(s, ls.weight_density))
+                tau = float(_row_stats.tail_threshold(_row_stats.scale_quantiles(), ls.weight_density))
             coded, longest = expected_huffman_bits(stored, nnz, q, tau)
 
         P = p.pes
