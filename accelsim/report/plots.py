@@ -530,12 +530,13 @@ def _log_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _set_numeric_x(ax, values: list[float]) -> None:
-    """Log axis (base 2 for powers of two) when the values span a factor of 8 or more; ticks at the values."""
+def _set_numeric_x(ax, values: list[float], fraction: bool = False) -> None:
+    """Log axis (base 2 for powers of two) when the values span a factor of 8 or more (a fraction such as a
+    density only below 5%); ticks at the values."""
     v = sorted({float(x) for x in values if np.isfinite(x)})
     if not v:
         return
-    if v[0] > 0 and v[-1] / v[0] >= 8:
+    if v[0] > 0 and v[-1] / v[0] >= 8 and not (fraction and v[0] >= 0.05):
         pow2 = all(abs(math.log2(x) - round(math.log2(x))) < 1e-9 for x in v)
         ax.set_xscale("log", base=2 if pow2 else 10)
         pad = 1.25
@@ -673,7 +674,7 @@ def _draw_axis(g, outdir, fname, xa: Axis, sa: Axis | None, metrics, facet_txt, 
                 ax.bar(xs, agg["mean"], w, label=labels[i], color=st["color"], hatch=HATCHES[i % len(HATCHES)],
                        edgecolor="white" if i % len(HATCHES) == 0 else "#ffffff", linewidth=0.3)
         if xa.numeric:
-            _set_numeric_x(ax, [float(v) / xa.scale for v in xvals])
+            _set_numeric_x(ax, [float(v) / xa.scale for v in xvals], fraction=xa.name in ("density", "act_density"))
         else:
             ax.set_xticks(range(len(xvals)))
             ax.set_xticklabels([xa.text(v) for v in xvals], rotation=30 if len(xvals) > 3 else 0,
@@ -747,7 +748,7 @@ def speedup_over_dense(df: pd.DataFrame, outdir: Path, style=None, formats=None)
             for i, (n, xs, ys) in enumerate(curves):
                 ax.plot(xs, ys, label=n, **series_style(i))
             ax.axhline(1.0, color="#555555", lw=0.7, ls=":")
-            _set_numeric_x(ax, list(g["density"].unique()))
+            _set_numeric_x(ax, list(g["density"].unique()), fraction=True)
             _set_y(ax, [v for c in curves for v in c[2]], log_ratio=8)
             ax.set_xlabel("weight density (fraction kept)")
             ax.set_ylabel("speedup (×)")
