@@ -118,9 +118,10 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -233,15 +234,21 @@ def fifo_entry_bits(p: EIEParams) -> int:
 def stored_entry_bits(p: EIEParams) -> int:
     """Bits of one stored entry (value and row index) in a slice of ``act_regs_per_pe`` rows, from the encoder
     (EIE: 4 + 4)."""
-    return _entry_bits(p.weight_format, p.act_regs_per_pe)
+    return max(1, sum(_entry_split(_encoder(p.weight_format), p.act_regs_per_pe)))
 
 
-@lru_cache(maxsize=64)
-def _entry_bits(fmt: FormatRef, rows: int) -> int:
-    col = np.zeros((rows, 1), np.float32)
-    col[-1, 0] = 1.0
-    enc = _encoder(fmt).measure(col)
-    return max(1, int(enc.value_bits + enc.breakdown.get("indices", 0)) // max(1, int(enc.stored_entries)))
+def _entry_split(fmt, rows: int) -> tuple[int, int]:
+    """``(value bits, index bits)`` of one stored entry in a slice of *rows* rows, as the encoder counts them."""
+    return _entry_split_cached(fmt, int(rows))
+
+
+@lru_cache(maxsize=256)
+def _entry_split_cached(fmt, rows: int) -> tuple[int, int]:
+    col = np.zeros((max(rows, 1), 1), np.bool_)
+    col[0, 0] = True
+    enc = fmt.measure(col)
+    n = max(1, int(enc.stored_entries))
+    return int(enc.value_bits) // n, int(enc.breakdown.get("indices", 0)) // n
 
 
 def lnzd_nodes(pes: int) -> int:
@@ -363,10 +370,11 @@ def _slice_work(entries, real, has_rows, cnt):
     """Over the activation stream (``cnt[t, j]``: vectors in which column ``j`` of table ``t`` is nonzero):
     entries processed, of which real weights, empty-slice pointer cycles, and each PE's busy cycles."""
     T, P, K = entries.shape
-    busy = np.zeros(P, np.int64)
-    done = 0
-    useful = 0
-    empty = 0
+    busy = np.zeros(P, cnt.dtype)              # counts of a trace, or expected counts (floats)
+    zero = cnt.dtype.type(0)
+    done = zero
+    useful = zero
+    empty = zero
     for t in range(T):
         for p in range(P):
             if has_rows[t, p] == 0:
@@ -602,7 +610,8 @@ class EIEPlan:
     @cached_property
     def work(self) -> tuple[int, int, int, np.ndarray]:
         """``(entries processed, of which real, empty-slice cycles, busy cycles per PE)`` over the stream."""
-        return _slice_work(self.entries, self.real, self.has_rows, np.repeat(self.x_count, self.rounds, axis=0))
+        return _slice_work(self.entries, self.real, self.has_rows,
+                           np.repeat(self.x_count, self.rounds, axis=0).astype(np.int64))
 
     @property
     def busy(self) -> np.ndarray:
@@ -870,6 +879,279 @@ def trace_work(plan: EIEPlan, sched) -> Work:
                 K=plan.K, storage=plan.storage)
 
 
+# ---- the statistical mode ----------------------------------------------------------------------------------------
+
+#: broadcasts the statistical mode's sample of input vectors aims at (the FIFO schedule runs on it)
+STATS_BROADCASTS = 1 << 16
+#: nonzeros per column the sample keeps at least (so activation noise stays small beside the weights' spread)
+STATS_MIN_HITS = 32
+#: spread of the rows' magnitudes (log-normal sigma) before magnitude pruning: trained filters differ in scale,
+#: so pruning leaves rows with unequal nonzero counts (Han et al., EIE, Sec. IV); accelsim's synthetic traces
+#: draw their weights the same way (accelsim/traces/generate.py)
+ROW_SCALE_SIGMA = 0.3
+
+_DENSE, _BERNOULLI, _NM, _BLOCK, _CHANNEL = range(5)
+
+
+class RowModel(NamedTuple):
+    """How the rows of a pruned weight matrix are drawn (:func:`row_model`), as the numba kernel takes it."""
+    kind: int              # one of _DENSE, _BERNOULLI, _NM, _BLOCK, _CHANNEL
+    n: int                 # N of N:M; block height
+    m: int                 # M of N:M; block width
+    rows_kept: int         # channel pruning: whole rows kept
+
+
+def row_model(pattern, density: float, Mg: int, rng: np.random.Generator,
+              sigma: float = ROW_SCALE_SIGMA) -> tuple[RowModel, np.ndarray]:
+    """``(model, q)``: how the ``Mg`` rows of a layer pruned with *pattern* at *density* are drawn, and each
+    row's keep probability ``q`` (of an element, or of a block of its block-row), as magnitude pruning leaves
+    weights whose rows differ in scale by a log-normal factor of spread *sigma* (docs/eie.md):
+
+    * ``unstructured``: an element of a row of scale ``s`` survives when ``|z| s > t`` (``z`` standard
+      normal): ``q = erfc(t / (s sqrt 2))``, ``t`` the layer's own threshold (mean ``q`` is *density*);
+    * ``block:BHxBW``: a block survives when its squared norm ``sum_r s_r^2 chi2_BW`` exceeds the layer's
+      threshold (Wilson-Hilferty's normal form of that gamma-like sum);
+    * ``nm:N:M``: N of every M consecutive weights of a row, uniformly (the largest of i.i.d. values);
+    * ``channel``: ``round(density * rows)`` whole rows, uniformly;
+    * ``random`` (and ``balanced:G``): each weight kept with probability *density*.
+    """
+    kind = pattern.kind
+    q = np.full(Mg, float(min(max(density, 0.0), 1.0)))
+    if kind == "dense" or (density >= 1.0 and kind != "nm"):
+        return RowModel(_DENSE, 0, 1, 0), np.ones(Mg)
+    if kind == "nm":
+        return RowModel(_NM, pattern.a, pattern.b, 0), q
+    if kind == "channel":
+        return RowModel(_CHANNEL, 0, 1, int(round(density * Mg))), q
+    if kind == "unstructured" and 0.0 < density:
+        s = np.exp(sigma * rng.standard_normal(Mg))
+        t = _bisect(lambda t: float(_normal_sf(t / s).mean()) * 2.0, density)
+        return RowModel(_BERNOULLI, 0, 1, 0), np.minimum(2.0 * _normal_sf(t / s), 1.0)
+    if kind == "block" and 0.0 < density:
+        bh, bw = pattern.a, pattern.b
+        s2 = np.exp(2.0 * sigma * rng.standard_normal(Mg))
+        pad = np.ones(-(-Mg // bh) * bh)
+        pad[:Mg] = s2
+        S2, S4 = (pad.reshape(-1, bh)).sum(axis=1), (pad.reshape(-1, bh) ** 2).sum(axis=1)
+        mean, k = bw * S2, bw * S2 ** 2 / (2.0 * S4)          # the score's mean and gamma shape
+
+        def kept(tau):
+            z = (np.cbrt(tau / mean) - (1.0 - 1.0 / (9.0 * k))) / np.sqrt(1.0 / (9.0 * k))
+            return _normal_sf(z)
+        tau = _bisect(lambda tau: float(kept(tau).mean()), density, hi=1e4 * float(mean.max()))
+        return RowModel(_BLOCK, bh, bw, 0), np.repeat(kept(tau), bh)[:Mg]
+    return RowModel(_BERNOULLI, 0, 1, 0), q
+
+
+@njit(cache=True)
+def _normal_sf(z):
+    """``P(Z > z)`` elementwise for a standard normal ``Z``."""
+    out = np.empty(z.shape)
+    for i in range(z.size):
+        out.flat[i] = 0.5 * math.erfc(z.flat[i] / math.sqrt(2.0))
+    return out
+
+
+def _bisect(f, target: float, lo: float = 0.0, hi: float = 50.0) -> float:
+    """``x`` in ``[lo, hi]`` with ``f(x) = target`` for a decreasing ``f``."""
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if f(mid) > target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def _uniform(state):
+    """A uniform draw in [0, 1) from splitmix64 (``state``: a one-element uint64 array, advanced). Much cheaper
+    than a Mersenne twister draw; the statistical mode makes one per kept weight or so."""
+    z = state[0] + np.uint64(0x9E3779B97F4A7C15)
+    state[0] = z
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _draw_row(model, K, cols, q, block_keep, state):
+    """The nonzero columns of one row (into ``cols``; returns how many): each element kept with probability
+    ``q``, or N of every M, or the kept blocks of its block-row (``block_keep``)."""
+    n = 0
+    kind = model.kind
+    if kind == _NM:
+        pick = np.empty(model.m, np.int64)
+        for g0 in range(0, K, model.m):
+            size = min(model.m, K - g0)
+            for i in range(size):
+                pick[i] = i
+            for i in range(min(model.n, size)):     # a partial shuffle picks N of the group's positions
+                k = i + int(_uniform(state) * (size - i))
+                pick[i], pick[k] = pick[k], pick[i]
+                cols[n] = g0 + pick[i]
+                n += 1
+        return n
+    if kind == _BLOCK:
+        for b in range(block_keep.shape[0]):
+            if block_keep[b]:
+                for j in range(b * model.m, min(K, (b + 1) * model.m)):
+                    cols[n] = j
+                    n += 1
+        return n
+    if kind == _DENSE or q >= 1.0:
+        for j in range(K):
+            cols[j] = j
+        return K
+    if q <= 0.0:
+        return 0
+    if q > 0.2:                            # dense enough: one comparison per element, no branch
+        for j in range(K):
+            cols[n] = j
+            n += _uniform(state) < q
+        return n
+    lq = math.log1p(-q)
+    j = -1
+    while True:                            # sparse: geometric gaps between the kept columns
+        j += 1 + int(math.floor(math.log(1.0 - _uniform(state)) / lq))
+        if j >= K:
+            return n
+        cols[n] = j
+        n += 1
+
+
+@njit(cache=True)
+def draw_column_entries(model, q, K, pes, regs, rounds, span, seed):
+    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, of a ``len(q) x K`` mask
+    drawn row by row under *model* with row keep probabilities *q* (:func:`row_model`), never held whole:
+    the statistical twin of :func:`_column_entries`."""
+    state = np.array([seed], np.uint64)
+    Mg = q.size
+    entries = np.zeros((rounds, pes, K), np.int32)
+    real = np.zeros((rounds, pes, K), np.int32)
+    last = np.full((rounds, pes, K), -1, np.int32)
+    cols = np.empty(K, np.int64)
+    block_keep = np.zeros((K + model.m - 1) // model.m if model.kind == _BLOCK else 0, np.bool_)
+    rows_left = model.rows_kept
+    seen = 0
+    # PE by PE (a PE's slices stay in cache), except for blocks, whose rows share their block-row's draws
+    by_pe = model.kind != _BLOCK
+    for o in range(Mg):
+        i = _pe_major_row(o, Mg, pes) if by_pe else o
+        if model.kind == _BLOCK and i % model.n == 0:    # a new block-row: which of its blocks survive
+            for b in range(block_keep.shape[0]):
+                block_keep[b] = _uniform(state) < q[i]
+        if model.kind == _CHANNEL:                      # selection sampling over the rows
+            keep = _uniform(state) * (Mg - seen) < rows_left
+            rows_left -= keep
+            n = K if keep else 0
+            for j in range(n):
+                cols[j] = j
+        else:
+            n = _draw_row(model, K, cols, q[i], block_keep, state)
+        seen += 1
+        li = i // pes
+        r = li // regs
+        _count_row(entries, real, last, r, i % pes, li - r * regs, cols, n, span)
+    return entries, real
+
+
+@njit(cache=True)
+def _pe_major_row(o, Mg, pes):
+    """The ``o``-th row in PE-major order: all rows of PE 0 (0, pes, 2 pes, ...), then PE 1's, ..."""
+    full = Mg // pes                     # rows every PE owns; the first ``Mg % pes`` PEs own one more
+    extra = Mg % pes
+    big = extra * (full + 1)             # rows of the PEs with one more
+    if o < big:
+        p, k = o // (full + 1), o % (full + 1)
+    else:
+        p, k = extra + (o - big) // full, (o - big) % full
+    return k * pes + p
+
+
+def column_act_density(layer, act_density: float) -> np.ndarray:
+    """Expected density of each row of the ``K x N`` input matrix: *act_density* times the share of output
+    positions at which the im2col entry falls inside the image (padding is zero)."""
+    if not layer.is_conv or not layer.pad:
+        return np.full(layer.K, float(act_density))
+
+    def inside(size, out, k):
+        pos = np.arange(out) * layer.stride + k - layer.pad
+        return np.count_nonzero((pos >= 0) & (pos < size)) / out
+    rows = np.array([inside(layer.H, layer.P, r) for r in range(layer.R)])
+    cols = np.array([inside(layer.W, layer.Q, s) for s in range(layer.S)])
+    per_c = np.outer(rows, cols).ravel()                     # (r, s) order, as im2col's rows
+    return np.tile(per_c, layer.K // per_c.size) * float(act_density)
+
+
+def stats_work(ls, p: EIEParams) -> Work:
+    """The counts of a layer from its shapes and densities (:class:`~accelsim.traces.stats.LayerStats`).
+
+    One group's weights are drawn slice by slice (:func:`draw_column_entries`); everything linear in the
+    activations takes its expectation from that table (column ``j`` nonzero with probability ``a_j``); the
+    FIFO schedule and the SRAM row buffer run on a sample of input vectors, and the cycles they add beyond
+    the mean PE work (imbalance, bubbles) are scaled to the layer's vectors.
+    """
+    lay = ls.layer
+    fmt = p.weight_encoder()
+    span = _csc_span(fmt)
+    if span is None:
+        raise ModelError(f"eie: the statistical mode counts column slices of a csc weight format with a fixed "
+                         f"index width; got '{p.weight_format.text()}' (run it on a trace)")
+    G, Mg, K, N = lay.groups, lay.rows_per_group, lay.K, lay.N
+    pes, regs = p.pes, p.act_regs_per_pe
+    rounds = max(1, -(-(-(-Mg // pes)) // regs))
+    rng = np.random.default_rng([int(ls.seed), zlib.crc32(lay.name.encode())])   # a stream per layer
+    model, q = row_model(ls.pattern, ls.weight_density, Mg, rng)
+    ent, real = draw_column_entries(model, q, K, pes, regs, rounds, span, int(rng.integers(1 << 31)))
+    has_rows = (_rows_per_round(Mg, pes, regs, rounds) > 0).astype(np.int32)
+    storage = _drawn_storage(fmt, ent, real, has_rows, K, G, min(regs, -(-Mg // pes)))
+    epr = max(1, p.spmat_sram_width_bits // sum(_entry_split(fmt, min(regs, -(-Mg // pes)))))
+    # expectations over the activations: column j nonzero in a vector with probability a_j
+    a_col = column_act_density(lay, ls.act_density)
+    done, useful, empty, busy = _slice_work(ent, real, has_rows, np.tile(a_col, (rounds, 1)) * N)
+    # the sample: enough vectors for STATS_BROADCASTS broadcasts, at least STATS_MIN_HITS nonzeros per column
+    per_vector = max(float(a_col.sum()) * rounds, 1e-9)
+    vectors = int(min(N, max(math.ceil(STATS_BROADCASTS / per_vector),
+                             math.ceil(STATS_MIN_HITS / max(float(a_col.mean()), 1e-9)), 1)))
+    mask = rng.random((K, vectors)) < a_col[:, None]
+    ptr = np.concatenate(([0], np.cumsum(np.count_nonzero(mask, axis=0)))).astype(np.int64)
+    x_idx = _vector_stream(np.ascontiguousarray(mask.T), ptr)
+    cost, first, last = _pe_layout(ent, has_rows, epr)
+    s_cycles, s_broadcasts, s_stall = run_schedule(cost, ptr, x_idx, vectors, rounds, p.fifo_depth)
+    _, _, _, s_busy = _slice_work(ent, real, has_rows,
+                                  np.tile(np.count_nonzero(mask, axis=1), (rounds, 1)).astype(np.int64))
+    s_reads = _row_reads(first, last, vector_bits(mask)[None], rounds)
+    scale = G * N / vectors
+    # the layer's mean work is the expectation; what the schedule adds beyond the sample's mean scales with it
+    mean = float(busy.mean()) * G
+    s_mean, s_max = float(s_busy.mean()), float(s_busy.max(initial=0))
+    extra_busy = (s_busy - s_mean) * scale
+    cycles = mean + max(s_cycles - s_mean, 0.0) * scale if s_broadcasts else 0.0
+    expected_broadcasts = float(a_col.sum()) * rounds * N * G
+    return Work(cycles=cycles, busy=mean + extra_busy, broadcasts=expected_broadcasts,
+                full_stall=s_stall * scale, entries=float(done) * G, real=float(useful) * G,
+                sram_reads=float(s_reads.sum()) * scale,
+                ptr_reads=float(a_col.sum()) * N * G * float(has_rows.sum()), empty=float(empty) * G,
+                act_elems=float(G * N * rounds * K), vectors=N, rounds=rounds, K=K, storage=storage)
+
+
+def _drawn_storage(fmt, ent, real, has_rows, K, G, rows) -> Storage:
+    """The drawn slices' storage (one group's, times ``G``), priced per entry and per pointer by the encoder:
+    the bits of one stored entry in a slice of *rows* rows, and the pointer width of the widest slice."""
+    vb, ib = _entry_split(fmt, rows)
+    nnz, stored = float(real.sum(dtype=np.int64)) * G, float(ent.sum(dtype=np.int64)) * G
+    pe_bits = ent.sum(axis=(0, 2), dtype=np.int64).astype(np.float64) * G * (vb + ib)
+    ptr_width = _pointer_width(fmt, int(ent.sum(axis=2, dtype=np.int64).max(initial=0)))
+    pe_ptr = has_rows.sum(axis=0).astype(np.float64) * G * (K + 1) * ptr_width
+    return Storage(nnz=nnz, padding_entries=stored - nnz, value_bits=stored * vb, index_bits=stored * ib,
+                   pointer_bits=float(pe_ptr.sum()), ptr_width=ptr_width, pe_bits=pe_bits, pe_pointer_bits=pe_ptr)
+
+
+def _pointer_width(fmt, entries: int) -> int:
+    """The encoder's pointer width for a slice of *entries* stored entries (a one-column slice of that many)."""
+    enc = _measure(fmt, np.ones((max(entries, 1), 1), np.bool_))
+    return int(enc.breakdown.get("pointers", 0)) // 2
+
+
 @register
 class EIE(ArchModel):
     name = "eie"
@@ -879,6 +1161,12 @@ class EIE(ArchModel):
     def simulate(self, lt, p: EIEParams) -> LayerResult:
         plan = plan_layer(lt, p)
         return self.result(lt.layer, p, trace_work(plan, schedule(plan, p.fifo_depth)))
+
+    def simulate_stats(self, ls, p: EIEParams) -> LayerResult:
+        """Expected values from shapes and densities: :func:`stats_work` fed to the same :meth:`result`."""
+        res = self.result(ls.layer, p, stats_work(ls, p))
+        res.extra["statistical"] = True
+        return res
 
     def hardware(self, p: EIEParams) -> Hardware:
         """One PE's hardware (Sec. IV, Fig. 4b; Table II's modules) times ``pes``, the detector tree, DRAM.
