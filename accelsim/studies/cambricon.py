@@ -13,10 +13,11 @@ sources we could read allow (its own text could not be read; docs/cambricon.md s
   Huffman coding) can: :func:`iso_accuracy_scale` finds the factor on Deep Compression's densities at
   which the model's Cambricon-S stores AlexNet in 1/79 of its 32-bit size (about 1.4), and S's layers
   keep that many more weights.
-* **Activations per layer.** AlexNet's input activation densities are those Han et al. measured on their
-  pruned AlexNet (NeurIPS 2015, Table 4, the Act% of the previous layer's output: :data:`HAN2015_INPUT_ACT`);
-  VGG-16 takes the Cambricon-S paper's average dynamic neuron sparsity (40.52 %) in every layer but the
-  first (an image, dense).
+* **Activations per layer.** The input activation densities Han et al. measured on their pruned networks
+  (NeurIPS 2015, Tables 4-5, the Act% of the previous layer's output), from a workload's ``han2015_act``
+  profile when it has one, else AlexNet's :data:`HAN2015_INPUT_ACT`; without either, the Cambricon-S
+  paper's average dynamic neuron sparsity (40.52 % for VGG-16) in every layer but the first (an image,
+  dense).
 
 Where S gains is split into four steps, each changing one thing:
 
@@ -48,7 +49,9 @@ from ..report.plots import save_figure
 NEURON_SPARSITY = {"alexnet": 0.6237, "vgg16": 0.4052}
 #: AlexNet's input activation density per layer: Han et al., NeurIPS 2015, Table 4, the Act% column of the
 #: layer before (conv1 reads the image). Recalled, not re-read; the same table's FLOP% column is Weights%
-#: times these (conv2 38 % x 88 % = 33 %, conv3 35 % x 52 % = 18 %, fc6 9 % x 34 % = 3 %), which checks them.
+#: times these (conv2 38 % x 88 % = 33 %, conv3 35 % x 52 % = 18 %, fc6 9 % x 34 % = 3 %), and EIE's measured
+#: FC input densities (ISCA 2016, Table III: 35.1, 35.3, 37.5 %) are close, which checks them. A workload
+#: profile ``han2015_act`` with the same numbers takes precedence.
 HAN2015_INPUT_ACT = {"conv1": 1.0, "conv2": 0.88, "conv3": 0.52, "conv4": 0.37, "conv5": 0.40, "fc6": 0.34,
                      "fc7": 0.36, "fc8": 0.40}
 #: AlexNet's compression by Cambricon-S's software (Sec. 3, via a secondary summary): 79x over 32-bit weights
@@ -74,6 +77,8 @@ def activation_densities(network: str) -> dict[str, float]:
     """Input activation density per layer (module docstring): AlexNet's from Han et al.; otherwise the
     Cambricon-S paper's average neuron sparsity, the first layer's input dense."""
     wl = load_workload(network)
+    if "han2015_act" in wl.profile_names():      # the workload's own copy of Han et al.'s table, when it has one
+        return {n: d.act for n, d in wl.densities("han2015_act").items()}
     if network == "alexnet":
         return {l.name: HAN2015_INPUT_ACT[l.name] for l in wl.layers}
     act = 1.0 - NEURON_SPARSITY.get(network, 0.0)
