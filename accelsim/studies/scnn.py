@@ -11,14 +11,13 @@ Three studies of the paper's evaluation, on seeded synthetic traces:
 * ``networks`` / ``network_layers`` (Sec. VI-B, per-layer speedup and energy
   figures): AlexNet, GoogLeNet and VGG-16 at batch 1. Network figures cover the
   convolutions, as the paper's do; the FC layers are listed (``mode =
-  fc-mapped``) but kept out of the network ratios. Densities: weights from Deep
-  Compression's per-layer table (profile ``han2015``) for AlexNet and VGG-16;
-  GoogLeNet, for which no per-layer pruning table is shipped, uniformly at
-  ``GOOGLENET_WEIGHT_DENSITY`` (assumed). Activations: the first layer's input is
-  the dense image; FC inputs take EIE's measured densities (Han et al., ISCA
-  2016, Table III) where published; every other layer's input is at
-  ``CONV_ACT_DENSITY`` (assumed: the paper's traces come from real images and
-  its per-layer activation densities are only plotted).
+  fc-mapped``) but kept out of the network ratios. Densities: for AlexNet and
+  VGG-16 the per-layer weight and input-activation densities of Han et al.,
+  NeurIPS 2015, Tables 4-5 (profile ``han2015_act``: the pruned networks SCNN's
+  evaluation starts from); GoogLeNet, for which no per-layer table is shipped,
+  uniformly at ``GOOGLENET_WEIGHT_DENSITY`` and ``CONV_ACT_DENSITY`` (assumed).
+  The first layer's input is the dense image; FC inputs take EIE's measured
+  densities (Han et al., ISCA 2016, Table III).
 * ``granularity`` (Sec. VI-C): the same 1,024 multipliers as 64 PEs of 4 x 4 or
   as 4 PEs of 16 x 16 (32 or 512 accumulator banks of 32 entries; per-PE SRAM
   and drain/halo rates scaled with the PE, keeping the totals), on GoogLeNet at
@@ -44,7 +43,10 @@ QUICK_DENSITIES = (1.0, 0.6, 0.2)
 QUICK_LAYERS = ["inception4a_1x1", "inception4a_3x3_reduce", "inception4a_3x3", "inception4a_5x5_reduce",
                 "inception4a_5x5", "inception4a_pool_proj"]
 NETWORKS = ("alexnet", "googlenet", "vgg16")
-#: assumed: activations of inner layers (ReLU outputs) are 40% nonzero
+#: per-layer weight and input-activation densities where the workload has them (AlexNet, VGG-16: Han et
+#: al., NeurIPS 2015, Tables 4-5, see the workload files)
+ACT_PROFILE = "han2015_act"
+#: assumed where no per-layer table exists (GoogLeNet): activations of inner layers 40% nonzero
 CONV_ACT_DENSITY = 0.4
 #: assumed: GoogLeNet's pruned weight density (no per-layer table is shipped)
 GOOGLENET_WEIGHT_DENSITY = 0.4
@@ -83,14 +85,16 @@ def network_trace(net: str, layers: list[str] | None = None, convs_only: bool = 
     from ..workload import load_workload
     from ..workload.zoo import Density
     wl = load_workload(net)
-    if "han2015" in wl.profiles:
-        base = {k: v.weight for k, v in wl.densities("han2015").items()}
+    if ACT_PROFILE in wl.profiles:
+        base = wl.densities(ACT_PROFILE)
     else:
-        base = {l.name: (GOOGLENET_WEIGHT_DENSITY if l.prunable else 1.0) for l in wl.layers}
+        base = {l.name: Density(GOOGLENET_WEIGHT_DENSITY if l.prunable else 1.0, None) for l in wl.layers}
     prof = {}
     for i, l in enumerate(wl.layers):
-        act = 1.0 if i == 0 else EIE_FC_ACT.get(net, {}).get(l.name, CONV_ACT_DENSITY)
-        prof[l.name] = Density(base[l.name], act)
+        act = base[l.name].act
+        if act is None or l.name in EIE_FC_ACT.get(net, {}):
+            act = 1.0 if i == 0 else EIE_FC_ACT.get(net, {}).get(l.name, CONV_ACT_DENSITY)
+        prof[l.name] = Density(base[l.name].weight, act)
     wl = dataclasses.replace(wl, profiles={**wl.profiles, "scnn_study": prof})
     names = [l.name for l in wl.layers if (not convs_only or l.is_conv) and (layers is None or l.name in layers)]
     return make_trace(wl, "unstructured", profile="scnn_study", seed=seed, layers=names)
