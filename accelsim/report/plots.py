@@ -213,7 +213,12 @@ _PRETTY_UNIT = {"us": "µs", "uJ": "µJ"}
 
 def scaled(values, family: str | None) -> tuple[float, str]:
     """(divisor, unit) that puts the median of *values* in [1, 1000) for a unit family."""
-    if family is None:
+    if family is None:   # a count: thousands, millions, billions
+        v = np.abs(np.asarray([x for x in values if np.isfinite(x) and x != 0], dtype=float))
+        med = float(np.median(v)) if v.size else 0.0
+        for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+            if med >= 10 * size:
+                return size, unit
         return 1.0, ""
     if family == "js":   # energy-delay product: J s
         unit, size = pick_unit(np.asarray(values, dtype=float) * 1e12, "pj")
@@ -356,10 +361,14 @@ def point_totals(df: pd.DataFrame, per_layer: bool = False, prepared: bool = Fal
             extra[c] = g[c].first()
     tot = tot.merge(extra.reset_index(), on=keys, how="left")
     tot["edp_js"] = tot["energy_pj"] * 1e-12 * tot["latency_s"]
+    # a point's density is the sweep's; without one, the network's MAC-weighted mean (per layer: no axis, since
+    # each layer's own density is not a setting of the point)
     dens = tot["sweep_density"] if "sweep_density" in tot.columns else pd.Series(np.nan, index=tot.index)
-    tot["density"] = pd.to_numeric(dens, errors="coerce").fillna(tot["weight_density"].round(4))
     act = tot["sweep_act_density"] if "sweep_act_density" in tot.columns else pd.Series(np.nan, index=tot.index)
-    tot["act_density"] = pd.to_numeric(act, errors="coerce").fillna(tot["act_density"].round(4))
+    dens, act = pd.to_numeric(dens, errors="coerce"), pd.to_numeric(act, errors="coerce")
+    if not per_layer:
+        dens, act = dens.fillna(tot["weight_density"].round(4)), act.fillna(tot["act_density"].round(4))
+    tot["density"], tot["act_density"] = dens, act
     return tot
 
 
@@ -648,7 +657,8 @@ def _draw_axis(g, outdir, fname, xa: Axis, sa: Axis | None, metrics, facet_txt, 
     caption = " ".join([sentence] + notes)
     rows = _legend_rows(labels, title=sa is not None)
     fig, axes = _new_figure(len(metrics), " ".join(notes) or sentence, legend_rows=rows)
-    xvals = _sorted_values(g[xa.column])
+    # layers keep the network's order; every other axis its natural one
+    xvals = list(dict.fromkeys(g[xa.column])) if xa.name == "layer" else _sorted_values(g[xa.column])
     for ax, m in zip(axes, metrics):
         div, unit = scaled(g[m.column].to_numpy(dtype=float), m.family)
         plotted = []

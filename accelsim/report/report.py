@@ -185,9 +185,11 @@ def results_sections(df: pd.DataFrame, plot_dir: Path, title: str = "Summary", s
     figs = []
     for k in REPORT_FIGURES:
         figs += RESULT_PLOTS[k](df, plot_dir, style=style, formats=formats)
+    vector = sorted({p.suffix[1:].upper() for p in figs} - {"PNG"})
     secs = [Section(title, _describe(tot), tables=[("", summary_table(tot))]),
-            Section("Figures", "Each figure's caption says what it shows and what is held fixed. Every figure is "
-                    "also written as SVG and PDF beside the report (plots/).",
+            Section("Figures", "Each figure's caption says what it shows and what is held fixed." +
+                    (f" Every figure is also written as {' and '.join(vector)} beside this page (plots/)."
+                     if vector else ""),
                     images=[p for p in figs if p.suffix == ".png"])]
     return secs + design_sections(d, plot_dir, style=style, formats=formats)
 
