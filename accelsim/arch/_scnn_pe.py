@@ -743,6 +743,10 @@ def conv_sums(A: np.ndarray, Wc: np.ndarray, groups: int, nkg: int, I: int, F: i
     """``(prods, busy, fifo)[b, v, kg]``: the sums of :func:`_pair_sums` over each kg's channels and phases."""
     B, nv, C, nph = A.shape
     cg = C // groups
+    if A.strides[2] == 0 and Wc.strides[1] == 0:
+        # dense counts, the same for every channel: one channel's sums times the channels of a group
+        one = conv_sums(A[:, :, :groups], Wc[:, :1], groups, nkg, I, F)
+        return tuple(x * cg for x in one)
     out = [np.zeros((B * nv, groups * nkg)) for _ in range(3)]
     for g in range(groups):
         a = np.ascontiguousarray(A[:, :, g * cg:(g + 1) * cg, :]).reshape(B * nv, cg * nph)
@@ -951,50 +955,43 @@ def walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values:
     cg = C // G
     nkg = plan.nkg_per_group
     nslots = B * nv * G * nkg
-    unit_sets = []
-    per_c = np.zeros(C)
-    for g in range(G):
-        a = A[:, :, g * cg:(g + 1) * cg, :]
-        w = Wc[g * nkg:(g + 1) * nkg]
-        prod = a[:, :, None] * w[None, None]                  # (B, nv, nkg, cg, nph)
-        unit_sets.append(prod)
-        per_c[g * cg:(g + 1) * cg] = prod.sum(axis=(0, 1, 2, 4))
+    # products per input channel: its activations (all tiles) times its weights (all of its group's kgs)
+    wsum = Wc.reshape(G, nkg, cg, nph).sum(axis=1).reshape(C, nph)
+    per_c = (A.sum(axis=(0, 1)) * wsum).sum(axis=1)
     total = float(per_c.sum())
     budget = p.conflict_sample_products
     exact = want_values or total <= budget
+    keep_c = np.ones(C, bool)
     if not exact:
         # sample whole input channels (so that only their activations need listing) in a seeded
-        # random order until the budget is reached; thin the groups if that overshoots it
+        # random order until the budget is reached; thin the units if that overshoots it
         rng = np.random.default_rng([p.seed, 0x5C])
         perm = rng.permutation(C)
         cum = np.cumsum(per_c[perm])
         chosen = perm[:int(np.searchsorted(cum, budget)) + 1]
-        keep_c = np.zeros(C, bool)
+        keep_c[:] = False
         keep_c[chosen] = True
         thin = min(1.0, budget / max(float(per_c[chosen].sum()), 1.0))
     units = []
-    for g, prod in enumerate(unit_sets):
-        if not exact:
-            kc_ = keep_c[g * cg:(g + 1) * cg]
-            if not kc_.any():
-                continue
-            sub = prod[:, :, :, kc_, :]
-            sub = sub * (rng.random(sub.shape) < thin)
-            b, v, j, cl, ph = np.nonzero(sub)
-            cl = np.flatnonzero(kc_)[cl]
-            pr = sub[b, v, j, np.searchsorted(np.flatnonzero(kc_), cl), ph]
-        else:
-            b, v, j, cl, ph = np.nonzero(prod)
-            pr = prod[b, v, j, cl, ph]
-        units.append((b, v, g * nkg + j, g * cg + cl, cl, ph, pr))
+    largest = (0.0, None)
+    for g in range(G):
+        sel = np.flatnonzero(keep_c[g * cg:(g + 1) * cg])            # channels of group g, local indices
+        if sel.size == 0:
+            continue
+        prod = A[:, :, g * cg + sel, :][:, :, None] * Wc[g * nkg:(g + 1) * nkg][:, sel][None, None]
+        if not exact:                                              # (B, nv, nkg, |sel|, nph)
+            if prod.max() > largest[0]:
+                largest = (float(prod.max()), (g, sel, prod))
+            prod = prod * (rng.random(prod.shape) < thin)
+        b, v, j, s_, ph = np.nonzero(prod)
+        units.append((b, v, g * nkg + j, g * cg + sel[s_], sel[s_], ph, prod[b, v, j, s_, ph]))
+    b = np.zeros(0, np.int64)
     if units:
         b, v, kg, c, cl, ph, pr = (np.concatenate(z) for z in zip(*units))
-    else:
-        b = np.zeros(0, np.int64)
     if b.size == 0 and not exact and total > 0:   # thinning kept nothing: walk the largest unit
-        g = int(np.argmax([u.max() for u in unit_sets]))
-        b, v, j, cl, ph = (np.array([i]) for i in np.unravel_index(np.argmax(unit_sets[g]), unit_sets[g].shape))
-        kg, c, pr = g * nkg + j, g * cg + cl, unit_sets[g][b, v, j, cl, ph]
+        g, sel, prod = largest[1]
+        b, v, j, s_, ph = (np.array([i]) for i in np.unravel_index(np.argmax(prod), prod.shape))
+        kg, c, cl, pr = g * nkg + j, g * cg + sel[s_], sel[s_], prod[b, v, j, s_, ph]
     if b.size == 0:
         return WalkResult(np.zeros(nslots), np.zeros(nslots), np.zeros(nslots), 0, 0, exact, 0.0,
                           np.zeros((B, lay.M, lay.P, lay.Q)) if want_values else None)
