@@ -116,6 +116,7 @@ What it leaves out, and assumptions where the paper is silent (to our reading):
 """
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 import zlib
@@ -288,32 +289,41 @@ def _pe_major_mask(w, pes, regs, rounds, width):
 
 
 @njit(cache=True)
-def _count_row(entries, real, last, r, p, c, cols, n, span):
-    """Add one row's nonzeros (``cols[:n]``, local row ``c`` of PE ``p`` in round ``r``) to the column slices.
+def _count_row(slices, r, p, c, cols, n, run_bits):
+    """Add one row's nonzeros (``cols[:n]``, local row ``c`` of PE ``p`` in round ``r``) to the column slices
+    (``slices[r, p, j]``: stored entries, nonzeros, local row of the last entry; one cache line a column).
 
     EIE's CSC rule (Sec. III-B): an entry's relative index counts the zeros
     since the previous entry of its column slice (or the slice start); a run
-    of ``g`` zeros needs ``g // span`` padding entries before it (``span = 0``:
-    absolute indices, no padding).
+    of ``g`` zeros needs ``g >> run_bits`` padding entries before it (one
+    per ``2**run_bits`` zeros; ``run_bits < 0``: absolute indices, no padding).
     """
     for q in range(n):
-        j = cols[q]
-        if span > 0:
-            entries[r, p, j] += 1 + (c - last[r, p, j] - 1) // span
-            last[r, p, j] = c
+        s = slices[r, p, cols[q]]
+        if run_bits >= 0:
+            s[0] += 1 + ((c - s[2] - 1) >> run_bits)
+            s[2] = c
         else:
-            entries[r, p, j] += 1
-        real[r, p, j] += 1
+            s[0] += 1
+        s[1] += 1
 
 
 @njit(cache=True)
-def _column_entries(mask, pes, regs, rounds, span):
-    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over ``mask``
-    (checked against the formats encoder by the caller)."""
+def _new_slices(rounds, pes, K):
+    slices = np.zeros((rounds, pes, K, 3), np.int32)
+    slices[:, :, :, 2] = -1
+    return slices
+
+
+def _split(slices):
+    """``(entries, nonzeros)``, each ``[round, pe, column]``."""
+    return np.ascontiguousarray(slices[..., 0]), np.ascontiguousarray(slices[..., 1])
+
+
+@njit(cache=True)
+def _column_slices(mask, pes, regs, rounds, run_bits):
     M, K = mask.shape
-    entries = np.zeros((rounds, pes, K), np.int32)
-    real = np.zeros((rounds, pes, K), np.int32)
-    last = np.full((rounds, pes, K), -1, np.int32)
+    slices = _new_slices(rounds, pes, K)
     cols = np.empty(K, np.int64)
     for p in range(min(pes, M)):     # PE by PE, so that its slices stay in cache
         for i in range(p, M, pes):
@@ -324,14 +334,30 @@ def _column_entries(mask, pes, regs, rounds, span):
             for j in range(K):       # branch-free gather of the row's nonzero columns
                 cols[n] = j
                 n += row[j]
-            _count_row(entries, real, last, r, p, li - r * regs, cols, n, span)
-    return entries, real
+            _count_row(slices, r, p, li - r * regs, cols, n, run_bits)
+    return slices
+
+
+def _column_entries(mask, pes, regs, rounds, run_bits):
+    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over ``mask``
+    (checked against the formats encoder by the caller)."""
+    return _split(_column_slices(mask, pes, regs, rounds, run_bits))
 
 
 @njit(cache=True)
-def _vector_stream(mask_t, ptr):
-    """The nonzero columns of each vector (row ``n`` of the ``N x K`` mask), in index order, at ``ptr[n]``."""
+def _vector_stream(mask_t):
+    """From the ``N x K`` nonzero mask (one vector a row): ``(ptr, idx, per_column)``, the nonzero columns of
+    vector ``n`` in index order at ``idx[ptr[n]:ptr[n + 1]]``, and each column's count of nonzero vectors."""
     N, K = mask_t.shape
+    ptr = np.zeros(N + 1, np.int64)
+    per_column = np.zeros(K, np.int64)
+    for n in range(N):
+        row = mask_t[n]
+        c = 0
+        for k in range(K):
+            c += row[k]
+            per_column[k] += row[k]
+        ptr[n + 1] = ptr[n] + c
     idx = np.empty(ptr[N] + K, np.int64)   # room for the branch-free gather's last writes
     for n in range(N):
         o = ptr[n]
@@ -339,7 +365,7 @@ def _vector_stream(mask_t, ptr):
         for k in range(K):
             idx[o] = k
             o += row[k]
-    return idx[:ptr[N]]
+    return ptr, idx[:ptr[N]], per_column
 
 
 @njit(cache=True)
@@ -637,7 +663,7 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
     """
     lay = lt.layer
     fmt = p.weight_encoder()
-    span = _csc_span(fmt)
+    run_bits = _csc_run_bits(fmt)
     G = lay.groups
     Mg, K = lay.rows_per_group, lay.K
     pes, regs = p.pes, p.act_regs_per_pe
@@ -650,8 +676,8 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
     acc = _StorageSum(pes)
     for g in range(G):
         mask = np.ascontiguousarray(lt.group_weight(g) != 0)
-        if span is not None:
-            ent_g, real_g = _column_entries(mask, pes, regs, rounds, span)
+        if run_bits is not None:
+            ent_g, real_g = _column_entries(mask, pes, regs, rounds, run_bits)
             for r in range(rounds):
                 acc.add_round(fmt, mask, r, pes, regs, ent_g[r], real_g[r])
             entries[g * rounds:(g + 1) * rounds] = ent_g
@@ -679,7 +705,7 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
 
 
 #: columns per encoder call when checking a round (keeps the encoder's per-column state in cache)
-_MEASURE_COLUMNS = 16384
+_MEASURE_COLUMNS = 65536
 
 
 class _StorageSum:
@@ -737,16 +763,17 @@ class _StorageSum:
                        pe_bits=self.pe_bits, pe_pointer_bits=pe_ptr)
 
 
-def _csc_span(fmt) -> int | None:
-    """For EIE's own format, the zero run one entry covers (``2**index_bits`` relative, 0 = no padding for
-    absolute indices), so that column counts can be taken in one pass; None for any other encoder."""
+def _csc_run_bits(fmt) -> int | None:
+    """For EIE's own format, the bits of a relative index (a padding entry per ``2**bits`` zeros; -1 for
+    absolute indices, which never pad), so that column counts can be taken in one pass; None for any other
+    encoder."""
     if fmt.name != "csc" or not hasattr(fmt, "measure"):
         return None
     mode, bits = getattr(fmt.p, "index_mode", None), getattr(fmt.p, "index_bits", None)
     if mode == "absolute":
-        return 0
+        return -1
     if mode == "relative" and bits is not None:
-        return 1 << int(bits)
+        return int(bits)
     return None
 
 
@@ -798,11 +825,10 @@ def _activation_stream(lt):
     ptrs, idxs, counts, bits = [np.zeros(1, np.int64)], [], [], []
     offset = 0
     for mask in lt.x_masks():
-        mask_t = np.ascontiguousarray(mask.T)                  # N x K: one vector per row
-        counts.append(np.count_nonzero(mask, axis=1))
+        ptr, idx, per_column = _vector_stream(np.ascontiguousarray(mask.T))    # N x K: one vector per row
+        counts.append(per_column)
         bits.append(vector_bits(mask))
-        ptr = np.concatenate(([0], np.cumsum(np.count_nonzero(mask_t, axis=1)))).astype(np.int64)
-        idxs.append(_vector_stream(mask_t, ptr))
+        idxs.append(idx)
         ptrs.append(offset + ptr[1:])
         offset += int(ptr[-1])
     x_ptr = np.concatenate(ptrs).astype(np.int64)
@@ -961,34 +987,59 @@ def _bisect(f, target: float, lo: float = 0.0, hi: float = 50.0) -> float:
 
 
 @njit(cache=True)
-def _uniform(state):
-    """A uniform draw in [0, 1) from splitmix64 (``state``: a one-element uint64 array, advanced). Much cheaper
-    than a Mersenne twister draw; the statistical mode makes one per kept weight or so."""
+def _rand64(state):
+    """64 random bits from splitmix64 (``state``: a one-element uint64 array, advanced): much cheaper than a
+    Mersenne twister draw, and the statistical mode needs a few bits per weight."""
     z = state[0] + np.uint64(0x9E3779B97F4A7C15)
     state[0] = z
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True)
-def _draw_row(model, K, cols, q, block_keep, state):
+def _uniform(state):
+    """A uniform draw in [0, 1) (53 random bits)."""
+    return float(_rand64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _draw_row(model, K, cols, q, block_keep, state, combos):
     """The nonzero columns of one row (into ``cols``; returns how many): each element kept with probability
-    ``q``, or N of every M, or the kept blocks of its block-row (``block_keep``)."""
+    ``q``, or N of every M, or the kept blocks of its block-row (``block_keep``). Where a draw needs little
+    precision it takes 16 of a 64-bit draw's bits (a probability to 1/65536)."""
     n = 0
     kind = model.kind
     if kind == _NM:
         pick = np.empty(model.m, np.int64)
+        z = np.uint64(0)
+        left = 0                                     # 16-bit draws left in z
+        C = combos.shape[0]
         for g0 in range(0, K, model.m):
             size = min(model.m, K - g0)
+            if left == 0:
+                z, left = _rand64(state), 4
+            u = int(z & np.uint64(0xFFFF))
+            z >>= np.uint64(16)
+            left -= 1
+            if size == model.m and C > 0:            # a whole group: one of its C(M, N) subsets
+                c = (u * C) >> 16
+                for i in range(model.n):
+                    cols[n] = g0 + combos[c, i]
+                    n += 1
+                continue
             for i in range(size):
                 pick[i] = i
-            for i in range(min(model.n, size)):     # a partial shuffle picks N of the group's positions
-                k = i + int(_uniform(state) * (size - i))
+            for i in range(min(model.n, size)):     # a short group: a partial shuffle picks N of it
+                k = i + ((u * (size - i)) >> 16)
                 pick[i], pick[k] = pick[k], pick[i]
                 cols[n] = g0 + pick[i]
                 n += 1
+                if left == 0:
+                    z, left = _rand64(state), 4
+                u = int(z & np.uint64(0xFFFF))
+                z >>= np.uint64(16)
+                left -= 1
         return n
     if kind == _BLOCK:
         for b in range(block_keep.shape[0]):
@@ -1003,10 +1054,14 @@ def _draw_row(model, K, cols, q, block_keep, state):
         return K
     if q <= 0.0:
         return 0
-    if q > 0.2:                            # dense enough: one comparison per element, no branch
-        for j in range(K):
-            cols[n] = j
-            n += _uniform(state) < q
+    if q > 0.2:                            # dense enough: a 16-bit comparison per element, no branch
+        below = np.uint64(int(q * 65536.0))
+        for j0 in range(0, K, 4):
+            z = _rand64(state)
+            for j in range(j0, min(j0 + 4, K)):
+                cols[n] = j
+                n += (z & np.uint64(0xFFFF)) < below
+                z >>= np.uint64(16)
         return n
     lq = math.log1p(-q)
     j = -1
@@ -1018,16 +1073,33 @@ def _draw_row(model, K, cols, q, block_keep, state):
         n += 1
 
 
-@njit(cache=True)
-def draw_column_entries(model, q, K, pes, regs, rounds, span, seed):
+def _subsets(model: RowModel) -> np.ndarray:
+    """The N-of-M subsets of an N:M group (rows), when few enough to draw one from 16 random bits."""
+    if model.kind != _NM or math.comb(model.m, model.n) > 4096:
+        return np.zeros((0, max(model.n, 1)), np.int64)
+    return np.array(list(itertools.combinations(range(model.m), model.n)), np.int64).reshape(-1, model.n)
+
+
+def draw_column_entries(model, q, K, pes, regs, rounds, run_bits, seed, drawn_rounds=None):
     """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, of a ``len(q) x K`` mask
     drawn row by row under *model* with row keep probabilities *q* (:func:`row_model`), never held whole:
-    the statistical twin of :func:`_column_entries`."""
+    the statistical twin of :func:`_column_entries`. With *drawn_rounds* (at least 3 rounds), only the first
+    and the last round are drawn and the first stands for the others: rounds are alike in distribution."""
+    if drawn_rounds is None or rounds < 3:
+        return _split(_draw_slices(model, q, K, pes, regs, rounds, run_bits, seed, np.ones(rounds, np.bool_),
+                                   _subsets(model)))
+    which = np.zeros(rounds, np.bool_)
+    which[[0, rounds - 1]] = True
+    ent, real = _split(_draw_slices(model, q, K, pes, regs, rounds, run_bits, seed, which, _subsets(model)))
+    ent[1:-1], real[1:-1] = ent[0], real[0]
+    return ent, real
+
+
+@njit(cache=True)
+def _draw_slices(model, q, K, pes, regs, rounds, run_bits, seed, drawn, combos):
     state = np.array([seed], np.uint64)
     Mg = q.size
-    entries = np.zeros((rounds, pes, K), np.int32)
-    real = np.zeros((rounds, pes, K), np.int32)
-    last = np.full((rounds, pes, K), -1, np.int32)
+    slices = _new_slices(rounds, pes, K)
     cols = np.empty(K, np.int64)
     block_keep = np.zeros((K + model.m - 1) // model.m if model.kind == _BLOCK else 0, np.bool_)
     rows_left = model.rows_kept
@@ -1036,6 +1108,8 @@ def draw_column_entries(model, q, K, pes, regs, rounds, span, seed):
     by_pe = model.kind != _BLOCK
     for o in range(Mg):
         i = _pe_major_row(o, Mg, pes) if by_pe else o
+        if not drawn[(i // pes) // regs] and model.kind != _BLOCK and model.kind != _CHANNEL:
+            continue
         if model.kind == _BLOCK and i % model.n == 0:    # a new block-row: which of its blocks survive
             for b in range(block_keep.shape[0]):
                 block_keep[b] = _uniform(state) < q[i]
@@ -1046,12 +1120,12 @@ def draw_column_entries(model, q, K, pes, regs, rounds, span, seed):
             for j in range(n):
                 cols[j] = j
         else:
-            n = _draw_row(model, K, cols, q[i], block_keep, state)
+            n = _draw_row(model, K, cols, q[i], block_keep, state, combos)
         seen += 1
         li = i // pes
         r = li // regs
-        _count_row(entries, real, last, r, i % pes, li - r * regs, cols, n, span)
-    return entries, real
+        _count_row(slices, r, i % pes, li - r * regs, cols, n, run_bits)
+    return slices
 
 
 @njit(cache=True)
@@ -1092,8 +1166,8 @@ def stats_work(ls, p: EIEParams) -> Work:
     """
     lay = ls.layer
     fmt = p.weight_encoder()
-    span = _csc_span(fmt)
-    if span is None:
+    run_bits = _csc_run_bits(fmt)
+    if run_bits is None:
         raise ModelError(f"eie: the statistical mode counts column slices of a csc weight format with a fixed "
                          f"index width; got '{p.weight_format.text()}' (run it on a trace)")
     G, Mg, K, N = lay.groups, lay.rows_per_group, lay.K, lay.N
@@ -1101,7 +1175,8 @@ def stats_work(ls, p: EIEParams) -> Work:
     rounds = max(1, -(-(-(-Mg // pes)) // regs))
     rng = np.random.default_rng([int(ls.seed), zlib.crc32(lay.name.encode())])   # a stream per layer
     model, q = row_model(ls.pattern, ls.weight_density, Mg, rng)
-    ent, real = draw_column_entries(model, q, K, pes, regs, rounds, span, int(rng.integers(1 << 31)))
+    ent, real = draw_column_entries(model, q, K, pes, regs, rounds, run_bits, int(rng.integers(1 << 31)),
+                                    drawn_rounds=2)
     has_rows = (_rows_per_round(Mg, pes, regs, rounds) > 0).astype(np.int32)
     storage = _drawn_storage(fmt, ent, real, has_rows, K, G, min(regs, -(-Mg // pes)))
     epr = max(1, p.spmat_sram_width_bits // sum(_entry_split(fmt, min(regs, -(-Mg // pes)))))
@@ -1113,12 +1188,10 @@ def stats_work(ls, p: EIEParams) -> Work:
     vectors = int(min(N, max(math.ceil(STATS_BROADCASTS / per_vector),
                              math.ceil(STATS_MIN_HITS / max(float(a_col.mean()), 1e-9)), 1)))
     mask = rng.random((K, vectors)) < a_col[:, None]
-    ptr = np.concatenate(([0], np.cumsum(np.count_nonzero(mask, axis=0)))).astype(np.int64)
-    x_idx = _vector_stream(np.ascontiguousarray(mask.T), ptr)
+    ptr, x_idx, hits = _vector_stream(np.ascontiguousarray(mask.T))
     cost, first, last = _pe_layout(ent, has_rows, epr)
     s_cycles, s_broadcasts, s_stall = run_schedule(cost, ptr, x_idx, vectors, rounds, p.fifo_depth)
-    _, _, _, s_busy = _slice_work(ent, real, has_rows,
-                                  np.tile(np.count_nonzero(mask, axis=1), (rounds, 1)).astype(np.int64))
+    _, _, _, s_busy = _slice_work(ent, real, has_rows, np.tile(hits, (rounds, 1)))
     s_reads = _row_reads(first, last, vector_bits(mask)[None], rounds)
     scale = G * N / vectors
     # the layer's mean work is the expectation; what the schedule adds beyond the sample's mean scales with it

@@ -51,7 +51,7 @@ def test_block_rows_keep_the_layers_density_on_average():
 def test_n_of_m_keeps_exactly_n_in_every_group():
     model, q = row_model(parse_pattern("nm:2:4"), 0.5, 8, np.random.default_rng(0))
     # one row per PE: each slice holds its column's one weight or nothing, no padding with one row
-    ent, real = draw_column_entries(model, q, 10, 8, 64, 1, 16, 3)
+    ent, real = draw_column_entries(model, q, 10, 8, 64, 1, 4, 3)
     assert real.sum() == 8 * (2 + 2 + 2)                  # groups of 4, 4 and a tail of 2 keeping both
     assert (real[0, :, 8:].sum(axis=1) == 2).all()        # the 2-wide tail keeps min(2, 2)
     assert (real[0, :, 0:4].sum(axis=1) == 2).all()
@@ -59,14 +59,14 @@ def test_n_of_m_keeps_exactly_n_in_every_group():
 
 def test_channel_pruning_keeps_exactly_its_rows():
     model, q = row_model(parse_pattern("channel"), 0.25, 40, np.random.default_rng(0))
-    ent, real = draw_column_entries(model, q, 7, 4, 64, 1, 16, 5)
+    ent, real = draw_column_entries(model, q, 7, 4, 64, 1, 4, 5)
     assert real.sum() == round(0.25 * 40) * 7
 
 
 def test_drawn_padding_matches_the_encoders_expectation():
     # 1 PE, 64-row slices at 5% density: a run of 16 zeros needs a padding entry (Sec. III-B)
     model, q = row_model(parse_pattern("random"), 0.05, 64, np.random.default_rng(0))
-    ent, real = draw_column_entries(model, q, 20000, 1, 64, 1, 16, 11)
+    ent, real = draw_column_entries(model, q, 20000, 1, 64, 1, 4, 11)
     pads_per_column = (ent - real).sum() / 20000
     assert pads_per_column == pytest.approx(expected_padding(64, 0.05, 16), rel=0.03)
 
@@ -74,8 +74,8 @@ def test_drawn_padding_matches_the_encoders_expectation():
 def test_drawn_slices_count_like_the_trace_kernel():
     # a dense draw is a known mask: both kernels must count its slices the same way
     model, q = row_model(parse_pattern("dense"), 1.0, 37, np.random.default_rng(0))
-    ent, real = draw_column_entries(model, q, 5, 4, 3, 4, 16, 0)
-    ent2, real2 = _column_entries(np.ones((37, 5), np.bool_), 4, 3, 4, 16)
+    ent, real = draw_column_entries(model, q, 5, 4, 3, 4, 4, 0)
+    ent2, real2 = _column_entries(np.ones((37, 5), np.bool_), 4, 3, 4, 4)
     assert ent.tolist() == ent2.tolist() and real.tolist() == real2.tolist()
 
 
