@@ -559,17 +559,18 @@ def _binomial(rng, n: np.ndarray, p) -> np.ndarray:
     return out
 
 
-def _draw_rows(rng, rows: np.ndarray, width: np.ndarray, pattern, density: float) -> np.ndarray:
+def _draw_rows(rng, rows: np.ndarray, width: np.ndarray, pattern, density: np.ndarray) -> np.ndarray:
     """Nonzero weights in regions of ``rows[i]`` rows x ``width[j]`` consecutive positions along K, per
-    ``(i, j)``, under *pattern* (the distributions of :mod:`accelsim.traces.stats`): binomial for
-    unstructured pruning; N:M's fixed share (each row holds the share, rounded up or down at random
-    by its fraction); whole ``BH x BW`` blocks kept together; whole rows (``channel``, the same rows
-    for every ``j``)."""
+    ``(i, j)``, under *pattern* (the distributions of :mod:`accelsim.traces.stats`), ``density[i]`` being
+    the mean density of the rows of group ``i`` (:func:`row_densities`): binomial for unstructured
+    pruning; N:M's fixed share (each row holds the share, rounded up or down at random by its fraction);
+    whole ``BH x BW`` blocks kept together; whole rows (``channel``, the same rows for every ``j``)."""
     rows = np.asarray(rows, np.int64)[:, None]
     width = np.asarray(width, np.int64)[None, :]
+    dens = np.clip(np.asarray(density, np.float64), 0.0, 1.0)[:, None]
     shape = (rows.shape[0], width.shape[1])
     area = np.broadcast_to(rows * width, shape)
-    if density >= 1.0 or pattern.kind == "dense":
+    if pattern.kind == "dense":
         return area.astype(np.float64)
     if pattern.kind == "nm":
         share = width * pattern.a / pattern.b
@@ -577,11 +578,26 @@ def _draw_rows(rng, rows: np.ndarray, width: np.ndarray, pattern, density: float
         frac = np.broadcast_to(share - lo, shape)
         return rows * lo + _binomial(rng, np.broadcast_to(rows, shape), frac)
     if pattern.kind == "channel":
-        return _binomial(rng, rows, density) * width
+        return np.broadcast_to(np.rint(dens * rows) * width, shape).astype(np.float64)
     if pattern.kind == "block":
         units = np.broadcast_to(-(-rows // max(1, pattern.a)) * -(-width // max(1, pattern.b)), shape)
-        return _binomial(rng, units, density) * (area / units)
-    return _binomial(rng, area, density)
+        return _binomial(rng, units, np.broadcast_to(dens, shape)) * (area / np.maximum(units, 1))
+    return _binomial(rng, area, np.broadcast_to(dens, shape))
+
+
+def row_densities(ls, rng, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mean weight density of each group of rows ``starts[i] .. starts[i] + sizes[i] - 1``.
+
+    Rows are not alike: the trace generator scales each row by a log-normal factor, so magnitude
+    pruning keeps more of the large rows (and a block pattern more of the large block rows); per-row
+    densities come from the shared row model (:func:`accelsim.arch._row_stats.row_model`)."""
+    from ._row_stats import row_model
+    rm = row_model(ls, rng)
+    dr = rm.nnz / max(rm.K, 1)
+    c = np.concatenate(([0.0], np.cumsum(dr)))
+    starts = np.asarray(starts, np.int64)
+    sizes = np.asarray(sizes, np.int64)
+    return (c[starts + sizes] - c[starts]) / np.maximum(sizes, 1)
 
 
 #: FC batch chunks of one width drawn by the statistical mode (they are i.i.d.; more only cost time)
@@ -603,7 +619,8 @@ def stats_counts(ls, p: PEArray, sparse: bool):
         A = _binomial(rng, np.broadcast_to(per_label.astype(np.int64)[None, :, None, :], dense.A.shape), ad)
         cg, rs = lay.C // lay.groups, lay.R * lay.S
         # weights: one (group, channel) block of kc rows x R S taps at a time, then split into phases
-        taps = _draw_rows(rng, plan.kg_size, np.full(cg, rs), ls.pattern, wd)               # (nkg, cg)
+        dens = row_densities(ls, rng, plan.kg_k0, plan.kg_size)
+        taps = _draw_rows(rng, plan.kg_size, np.full(cg, rs), ls.pattern, dens)             # (nkg, cg)
         share = np.bincount(rs_phase(lay, plan), minlength=plan.nph) / rs                  # taps per phase
         Wc = taps[:, :, None] if plan.nph == 1 else _split_phases(rng, taps, share)
         valid = dense.valid * wd * ad
@@ -617,17 +634,18 @@ def stats_counts(ls, p: PEArray, sparse: bool):
     weight = np.repeat(n / draws, draws)
     A = _binomial(rng, np.broadcast_to(width[:, None], (width.size, lay.K)), ad)
     sizes = np.diff(plan.ks, axis=1).ravel()
+    dens = row_densities(ls, rng, plan.ks[:, :-1].ravel(), sizes)
     K = lay.K
     if ls.pattern.kind == "block" and ls.pattern.b > 1:
         # columns come in blocks of BW sharing their kept row blocks
         bw = ls.pattern.b
         nbc = -(-K // bw)
-        Wb = _draw_rows(rng, sizes, np.ones(nbc, np.int64), ls.pattern, wd)
+        Wb = _draw_rows(rng, sizes, np.ones(nbc, np.int64), ls.pattern, dens)
         Wc = np.repeat(Wb, bw, axis=1)[:, :K]
     elif ls.pattern.kind == "channel":
-        Wc = np.broadcast_to(_draw_rows(rng, sizes, np.ones(1, np.int64), ls.pattern, wd), (sizes.size, K))
+        Wc = np.broadcast_to(_draw_rows(rng, sizes, np.ones(1, np.int64), ls.pattern, dens), (sizes.size, K))
     else:
-        Wc = _draw_rows(rng, sizes, np.ones(K, np.int64), ls.pattern, wd)
+        Wc = _draw_rows(rng, sizes, np.ones(K, np.int64), ls.pattern, dens)
     Wc = np.ascontiguousarray(Wc).reshape(plan.ks.shape[0], plan.nkg, K)
     return plan, Counts(A, Wc, dense.valid * wd * ad, chunk_width=width, weight=weight)
 
