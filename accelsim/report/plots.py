@@ -502,15 +502,23 @@ def _new_figure(n_panels: int, caption: str, width: float = COLUMN_IN, panel_h: 
     return fig, axes
 
 
-def _legend(ax, title: str | None = None, width: float = COLUMN_IN, handles=None, labels=None):
-    """A legend above the panel (it never covers data), as many columns as the labels allow."""
+def _legend(ax, title: str | None = None, width: float = COLUMN_IN, handles=None, labels=None,
+            from_figure_edge: bool = False):
+    """A legend above the panel (it never covers data), as many columns as the labels allow; it starts at the
+    panel's left edge, or at the figure's when the panel sits right of long row labels."""
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
     ncol = _legend_cols(labels, width)
-    return ax.legend(handles, labels, title=title, loc="lower left", bbox_to_anchor=(0.0, 1.01, 1.0, 0.05),
-                     ncol=ncol, borderaxespad=0.2, columnspacing=1.0, handletextpad=0.4, alignment="left")
+    kw = {}
+    if from_figure_edge:
+        kw = {"bbox_to_anchor": (0.02, 1.01), "bbox_transform": blended_transform_factory(ax.figure.transFigure,
+                                                                                          ax.transAxes)}
+    else:
+        kw = {"bbox_to_anchor": (0.0, 1.01, 1.0, 0.05)}
+    return ax.legend(handles, labels, title=title, loc="lower left", ncol=ncol, borderaxespad=0.2,
+                     columnspacing=1.0, handletextpad=0.4, alignment="left", **kw)
 
 
 def _legend_cols(labels, width: float = COLUMN_IN) -> int:
@@ -535,8 +543,10 @@ def _tick_text(v: float) -> str:
 
 
 def _log_ticks(axis) -> None:
-    """Ticks at 1, 2 and 5 times powers of ten, written as plain numbers (not 2x10^1)."""
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    """Ticks at powers of ten (and 2 and 5 times them over three decades or less), as plain numbers."""
+    lo, hi = sorted(axis.get_view_interval())
+    decades = math.log10(hi / lo) if lo > 0 and hi > 0 else 10.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda x, _: _tick_text(x)))
     axis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
     axis.set_minor_formatter(NullFormatter())
@@ -639,7 +649,13 @@ def _axis_figure(df, outdir, x, series, y, name) -> list[Path]:
 
 def _draw_axis(g, outdir, fname, xa: Axis, sa: Axis | None, metrics, facet_txt, missing, facets) -> list[Path]:
     svals = _sorted_values(g[sa.column]) if sa else [None]
-    labels = [sa.text(v) for v in svals] if sa else [str(g[_label_col(g)].iloc[0])]
+    if sa:
+        labels = [sa.text(v) for v in svals]
+    elif xa.name in ("design", "config", "label", "arch_label"):   # the bars are the configurations
+        labels = [str(g["workload"].iloc[0]) if "workload" in g.columns and g["workload"].nunique() == 1
+                  else "network totals"]
+    else:
+        labels = [str(g[_label_col(g)].iloc[0])]
     seeds = g["seed"].nunique() if "seed" in g.columns else 1
     what = " and ".join(m.label for m in metrics)
     wl = g["workload"].iloc[0] if "workload" in g.columns and g["workload"].nunique() == 1 else None
@@ -906,10 +922,10 @@ def _roofline_panel(d, outdir, lab, names, fname, part) -> list[Path]:
                 ha="right", color="#555555")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlim(lo, hi_plot * 1.5)
     _log_ticks(ax.xaxis)
     _log_ticks(ax.yaxis)
-    ax.set_xlim(lo, hi_plot * 1.5)
-    ax.set_xlabel("arithmetic intensity (MACs performed per DRAM byte)")
+    ax.set_xlabel("arithmetic intensity (MACs / DRAM byte)")
     ax.set_ylabel(f"attained rate ({unit})")
     _legend(ax, "configuration")
     notes = [f"Lines: each design's roof, min(peak MACs/cycle × clock, DRAM bandwidth × intensity){part}."]
@@ -980,11 +996,8 @@ def _stacked(frame: pd.DataFrame, outdir: Path, fname: str, xlabel: str, legend_
     shares = frame.div(frame.sum(axis=1).where(lambda s: s > 0, 1.0), axis=0)
     cols = [c for c in shares.columns if (shares[c] > 0).any()]
     n = len(shares)
-    # the bars get what the row labels and the totals at their ends leave of the column
-    label_in = max(len(str(i)) for i in shares.index) * (_state["style"].size - 1) * 0.56 / 72
-    avail = max(1.2, COLUMN_IN - label_in - 0.7)
     names = [c.replace("_", " ") for c in cols]
-    fig, (ax,) = _new_figure(1, note, panel_h=0.2 * n + 0.5, legend_rows=_legend_rows(names, width=avail))
+    fig, (ax,) = _new_figure(1, note, panel_h=0.2 * n + 0.5, legend_rows=_legend_rows(names))
     left = np.zeros(n)
     ypos = np.arange(n)[::-1]
     for c in cols:
@@ -1001,7 +1014,7 @@ def _stacked(frame: pd.DataFrame, outdir: Path, fname: str, xlabel: str, legend_
         div, unit = scaled([float(t)], family)
         ax.text(1.01, y, f"{float(t) / div:.3g} {unit}", va="center", ha="left", fontsize=6,
                 transform=ax.get_yaxis_transform())
-    _legend(ax, legend_title, width=avail)
+    _legend(ax, legend_title, from_figure_edge=True)
     return save_figure(fig, outdir, fname, caption)
 
 
