@@ -943,7 +943,8 @@ def _roofline_panel(d, outdir, lab, names, fname, part) -> list[Path]:
     cap_ax = fig.axes[-1]
     cap_ax.texts[0].set_text("\n".join(textwrap.wrap(" ".join(notes), _chars_per_line(COLUMN_IN))))
     _grow_caption(fig, cap_ax.texts[0].get_text())
-    caption = "Roofline: every layer at its own arithmetic intensity and attained MAC rate. " + " ".join(notes)
+    caption = ("Roofline: every layer at its own arithmetic intensity (MACs performed per DRAM byte) and attained "
+               "MAC rate. " + " ".join(notes))
     return save_figure(fig, outdir, fname, caption)
 
 
