@@ -15,8 +15,8 @@ from ..errors import AccelsimError
 from ..paths import ARCH_DIR
 from ..workload import load_workload
 from .html import Section, build_html, write_html
-from .plots import (RESULT_PLOTS, _label_col, candidate_axes, fmt_value, load_balance_heatmap, natural_key,
-                    point_totals, prepare, swept_axes)
+from .plots import (RESULT_PLOTS, _label_col, fmt_value, load_balance_heatmap, natural_key, point_totals, prepare,
+                    swept_axes)
 
 #: per-point columns of the summary table (those present)
 SUMMARY_METRICS = ["latency_s", "energy_pj", "edp_js", "utilization", "load_balance", "bound", "dram_bytes",
@@ -204,6 +204,3 @@ def write_report(df: pd.DataFrame, outdir: Path, title: str = "accelsim report",
     secs = results_sections(df, outdir / "plots", style=style, formats=formats) + list(extra or []) + \
         [Section("Workloads used", code=_workload_code(d))]
     return write_html(outdir / "report.html", build_html(title, secs))
-
-
-__all__ = ["write_report", "configs_section", "results_sections", "summary_table", "candidate_axes"]

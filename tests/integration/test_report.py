@@ -5,7 +5,6 @@ the plotted numbers can be checked by hand against the rows.
 """
 import base64
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
