@@ -98,7 +98,8 @@ def _cell(v, scale: float, decimals: int) -> str:
     return str(v)
 
 
-def format_columns(df: pd.DataFrame, units: dict[str, str] | None = None) -> tuple[list[str], list[list[str]], list[bool]]:
+def format_columns(df: pd.DataFrame,
+                   units: dict[str, str] | None = None) -> tuple[list[str], list[list[str]], list[bool]]:
     """Headers, cell strings per column and whether each column is numeric (right-aligned)."""
     units = {**df.attrs.get("units", {}), **(units or {})}
     heads, cells, numeric = [], [], []

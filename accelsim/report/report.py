@@ -81,11 +81,12 @@ def summary_table(tot: pd.DataFrame) -> pd.DataFrame:
         cols[a.name] = tot[a.column]
     if not swept and "workload" in tot.columns:
         cols["workload"] = tot["workload"]
+    keys = list(cols)
     for c in SUMMARY_METRICS:
         if c in tot.columns and tot[c].notna().any():
             cols[c] = tot[c]
     out = pd.DataFrame(cols)
-    order = sorted(range(len(out)), key=lambda i: tuple(natural_key(v) for v in out.iloc[i, :max(1, len(cols) - len(SUMMARY_METRICS))]))
+    order = sorted(range(len(out)), key=lambda i: tuple(natural_key(out[k].iloc[i]) for k in keys))
     return out.iloc[order].reset_index(drop=True)
 
 
@@ -96,9 +97,10 @@ def _describe(tot: pd.DataFrame) -> str:
              + (f" on {html.escape(', '.join(wls))}" if wls else "") + "."]
     swept = [a for a in swept_axes(tot) if a.name not in ("layer", "design")]
     if swept:
-        parts.append("Swept: " + "; ".join(
-            f"{html.escape(a.label)}: {html.escape(', '.join(a.text(v) for v in sorted(tot[a.column].dropna().unique().tolist(), key=natural_key)))}"
-            for a in swept) + ".")
+        values = {a.name: ", ".join(a.text(v) for v in sorted(tot[a.column].dropna().unique().tolist(), key=natural_key))
+                  for a in swept}
+        parts.append("Swept: " + "; ".join(f"{html.escape(a.label)}: {html.escape(values[a.name])}" for a in swept)
+                     + ".")
     parts.append("Latency, energy and traffic are network totals (the sum over layers, each layer times its count); "
                  "utilization is MACs performed over the MAC slots of all cycles; load balance is the mean over the "
                  "busiest PE's busy time, cycle-weighted over layers. Units are in the column names.")
