@@ -46,7 +46,7 @@ of the cycle that processes its last entry). The activation being worked on
 occupies the head slot ("each PE processes the activation at the head of its
 queue"). With depth 1 this halves the throughput of a balanced load - the
 paper's "at FIFO size = 1, around half of the total cycles are idle" (Sec.
-VI-B). The simulation runs the exact event recurrence of these rules, one
+VI-C). The simulation runs the exact event recurrence of these rules, one
 step per (broadcast, PE) instead of per cycle::
 
     A_k     = max(A_{k-1} + 1, max_p F_p[k - depth])     broadcast cycle of activation k
@@ -70,9 +70,11 @@ then bounds the layer.
 
 Energy from action counts (Sec. IV, V; priced by the config's table) against
 the declared memories (:meth:`EIE.hardware`): sparse-matrix SRAM reads of
-``spmat_sram_width_bits`` (8 entries per 64-bit read, a slice crossing a row
-boundary costs another read), two pointer reads per activation per PE (one per
-16 KB bank), a codebook lookup and a 16-bit multiply-accumulate per entry
+``spmat_sram_width_bits`` (8 entries per 64-bit read; the row fetched last is
+kept, so a slice starting in it does not read it again - Sec. VI-C: fetched
+entries are wasted only "if ... the next column corresponds to a zero
+activation"; :func:`_row_reads`), two pointer reads per activation per PE (one
+per 16 KB bank), a codebook lookup and a 16-bit multiply-accumulate per entry
 (padding included), a read and a write of the destination register per entry,
 source activation reads by the leading-nonzero detectors, the FIFO write and
 read (one declared entry width, ``value_bits`` plus the activation index) and
@@ -81,12 +83,14 @@ longer than the register files.
 
 **Statistical mode** (:meth:`EIE.simulate_stats`): the same machine on a
 statistically equivalent layer. Per (round, PE, column) entry counts are drawn
-row by row under the pattern (see :func:`draw_column_entries`; one round table,
-``rounds x pes x K``, never the layer), the padding rule applied as on a trace;
-energy and work take their expectations over the activations from that table;
-the FIFO schedule runs on a bounded sample of input vectors (about
-``STATS_BROADCASTS`` broadcasts) and its excess over the mean PE work (load
-imbalance, bubbles) is scaled to the layer's vectors.
+row by row under the pattern as magnitude pruning leaves it (:func:`row_model`,
+:func:`draw_column_entries`; a ``rounds x pes x K`` table, never the layer),
+the padding rule applied as on a trace; work and energy take their
+expectations over the activations from that table (per-column densities,
+im2col padding included: :func:`column_act_density`); the FIFO schedule and
+the row buffer run on a bounded sample of input vectors (about
+``STATS_BROADCASTS`` broadcasts) and what they add beyond the mean PE work
+(load imbalance, bubbles) is scaled to the layer's vectors.
 
 What it leaves out, and assumptions where the paper is silent (to our reading):
 
@@ -146,11 +150,11 @@ class EIEParams(CommonParams):
     freq_hz: float = positive(800e6)
     #: DRAM bandwidth; the paper keeps the model on chip and gives none (the shipped config states its assumption)
     dram_bytes_per_cycle: float = positive(8.0)
-    #: datapath width after the codebook (Sec. VI-A, Fig. 10: 16-bit fixed point)
+    #: datapath width after the codebook (Sec. VI-C, Fig. 10: 16-bit fixed point)
     value_bits: int = field(default=16, metadata={"min": 1, "max": 64})
     #: processing elements (Sec. V: 64)
     pes: int = positive(64)
-    #: activation FIFO entries per PE (Sec. VI-B, Fig. 8: depth 8)
+    #: activation FIFO entries per PE (Sec. VI-C, Fig. 8: depth 8)
     fifo_depth: int = positive(8)
     #: destination activation registers per PE (Sec. IV: 64 x 16-bit)
     act_regs_per_pe: int = positive(64)

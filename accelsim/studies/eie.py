@@ -1,19 +1,19 @@
 """EIE (Han et al., ISCA 2016): FIFO depth, scalability over PEs, padding over PEs, per-layer time.
 
 The paper's design-space studies, reproduced on the ``eie_benchmark`` workload
-(the nine Table III matrices at the paper's densities) with the shipped
-``eie`` config:
+(the nine Table III matrices at the paper's densities, nonzeros at random as
+Sec. VII-A describes them) with the shipped ``eie`` config:
 
 * ``fifo_depth`` - load-balance efficiency (1 - bubble cycles / total cycles,
   averaged over PEs) against the activation FIFO depth, 1 to 256, on 64 PEs
-  (Sec. VI-B, Fig. 8);
+  (Sec. VI-C, Fig. 8);
 * ``scalability`` - speedup over one PE against the number of PEs, 1 to 256,
   per layer, FIFO depth 8 (Sec. VII-B, Fig. 11), on-chip cycles (the model
   held on chip however few the PEs, as the paper's scaling assumes);
 * ``padding`` - padding entries stored (and the share of processed entries
   that are real weights) against the number of PEs: interleaving rows over
   more PEs shortens each column slice, so fewer zero runs exceed the 4-bit
-  relative index (Sec. VI-C, Fig. 12). As simulated, a PE's slice is cut
+  relative index (Sec. VII-B, Fig. 12). As simulated, a PE's slice is cut
   into rounds of 64 rows (its accumulators), so the slice length is
   ``min(64, rows / PEs)`` and padding only falls once a PE has fewer than 64
   rows; ``padding_entries_one_csc`` gives the other reading, each PE's whole
@@ -38,7 +38,7 @@ from ..api import build_trace
 from ..arch import load_arch
 from ..arch.eie import EIE, plan_layer, schedule, trace_work
 from ..results import finish, to_frame
-from ..validation.eie import TABLE_IV_ACTUAL_US, TABLE_IV_THEORETICAL_US
+from ..validation.eie import PATTERN, TABLE_IV_ACTUAL_US, TABLE_IV_THEORETICAL_US
 
 DEPTHS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 PES = [1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -47,7 +47,7 @@ QUICK_LAYERS = ["alex8", "nt_we", "nt_lstm"]
 
 def run(quick: bool = False) -> dict[str, pd.DataFrame]:
     cfg = load_arch("eie")
-    trace = build_trace("eie_benchmark", layers=QUICK_LAYERS if quick else None)
+    trace = build_trace("eie_benchmark", layers=QUICK_LAYERS if quick else None, pattern=PATTERN)
     depths = [1, 2, 4, 8, 32, 256] if quick else DEPTHS
     pes_list = [1, 8, 64, 256] if quick else PES
     model = EIE()

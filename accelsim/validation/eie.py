@@ -5,9 +5,14 @@ Everything is computed on the ``eie_benchmark`` workload (the nine Table III
 matrices at the paper's weight and activation densities) with the shipped
 ``eie`` config (64 PEs, 800 MHz, FIFO depth 8). The paper ran its real
 pruned and quantized AlexNet, VGG-16 and NeuralTalk weights; accelsim runs a
-seeded synthetic trace at the same densities (magnitude pruning of weights
-whose rows differ in scale, so rows keep unequal nonzero counts), hence the
-tolerances. Nothing is fitted: no parameter was tuned to these numbers.
+seeded synthetic trace at the same densities with the nonzeros placed
+uniformly at random, as the paper describes its target (Sec. VII-A: "The
+density of W is 10%, and the density of a is 30%, both with random
+distribution"), hence the tolerances. (accelsim's default ``unstructured``
+pattern prunes weights whose rows differ in scale, which leaves rows with
+unequal counts and 20-30% load imbalance where Table IV's actual over
+theoretical times show 4-22%; docs/eie.md.) Nothing is fitted: no parameter
+was tuned to these numbers.
 
 Times are the PE array's, with the compressed model resident on chip: the
 paper's premise (Sec. I; Sec. VIII: "after compression, all weights fit in
@@ -35,6 +40,8 @@ from ..arch.eie import EIE, plan_layer, schedule, trace_work
 from ..results import finish, to_frame
 
 PAPER = "Han et al., EIE, ISCA 2016"
+#: nonzeros of W and a "both with random distribution" (Sec. VII-A)
+PATTERN = "random"
 
 #: Table IV, row "EIE Actual Time" (microseconds per layer, batch 1, 64 PEs at 800 MHz)
 TABLE_IV_ACTUAL_US = {"alex6": 30.3, "alex7": 12.2, "alex8": 9.9, "vgg6": 34.4, "vgg7": 8.7, "vgg8": 8.4,
@@ -57,7 +64,7 @@ MODULES = {"SpmatRead": ["spmat_sram"], "PtrRead": ["ptr_sram"], "ArithmUnit": [
 def benchmark():
     """The nine layers on the shipped config: result rows at FIFO depth 8 and the load balance at depth 1."""
     cfg = load_arch("eie")
-    trace = build_trace("eie_benchmark")
+    trace = build_trace("eie_benchmark", pattern=PATTERN)
     model = EIE()
     hw = model.hardware(cfg.params)
     rows, eff1 = [], []
@@ -87,7 +94,7 @@ def cases() -> list[dict]:
     out = []
     us = dict(zip(df["layer"], on_chip_seconds(df) * 1e6))
     ideal_us = dict(zip(df["layer"], df["ideal_cycles"] / df["freq_hz"] * 1e6))
-    trace_note = "synthetic trace at Table III densities"
+    trace_note = "synthetic trace at Table III densities, nonzeros at random (Sec. VII-A)"
     for layer, pub in TABLE_IV_ACTUAL_US.items():
         out.append(_case(f"{layer} time, 64 PEs, FIFO 8", pub, us[layer], "us", 25,
                          f"{PAPER}, Table IV (EIE actual time); {trace_note}; model on chip (the paper's premise)",
