@@ -863,13 +863,12 @@ def run_schedule(cost: np.ndarray, x_ptr, x_idx, vectors: int, rounds: int, dept
     hold the broadcast and finish one cycle after their last activation arrives (module docstring).
     """
     depth = int(depth)
+    left_out = np.zeros(cost.shape[:2], np.int32)
     if depth >= 2:
         follow = cost.max(axis=(0, 1), initial=0) > 1
-        rest = cost[:, :, ~follow]
-        left_out = rest.max(axis=2) if rest.shape[2] else np.zeros(cost.shape[:2], np.int32)
-        cost = np.ascontiguousarray(cost[:, :, follow])
-    else:
-        left_out = np.zeros(cost.shape[:2], np.int32)
+        if not follow.all():
+            left_out = cost[:, :, ~follow].max(axis=2)
+            cost = np.ascontiguousarray(cost[:, :, follow])
     ring = np.zeros((depth, cost.shape[2]), np.int64)
     cycles, k, stall = _broadcast_schedule(cost, np.ascontiguousarray(left_out, dtype=np.int32), x_ptr, x_idx,
                                            vectors, rounds, ring)
