@@ -200,7 +200,8 @@ class EIEParams(CommonParams):
             return
         old = ", ".join(f"'params.{k}'" for k in (["arith_bits"] if self.arith_bits is not None else []) +
                         [k for k in ("index_bits", "index_mode", "ptr_bits") if k in moved])
-        warnings.warn(f"{old} are deprecated (they go in 0.3): the datapath width is 'params.value_bits' and the "
+        verb = "is" if "," not in old else "are"
+        warnings.warn(f"{old} {verb} deprecated (going in 0.3): the datapath width is 'params.value_bits' and the "
                       f"weight format's own widths are its params, e.g. weight_format: {{name: csc, params: "
                       f"{{value_bits: 4, index_bits: 4, index_mode: relative}}}}", FutureWarning, stacklevel=4)
         params = dict(self.weight_format.params)
