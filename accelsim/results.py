@@ -69,7 +69,6 @@ TRACE_FIDELITY_KEYS = ("fidelity", "fidelity_metric", "top1_agreement", "logit_r
 ADDITIVE = ["cycles", "ideal_cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_pj", "macs_dense",
             "macs_performed", "weight_bits", "metadata_bits", "dram_bytes", "sram_bytes"]
 
-_LEGACY_SUFFIXES = ("_cycles", "_pj", "_bytes", "_bits", "_entries", "_macs")
 _REL_TOL = 1e-6
 
 
@@ -77,19 +76,14 @@ _REL_TOL = 1e-6
 class LayerResult:
     """What a model reports for one layer instance (see the module docstring for the contract)."""
     cycles: float
-    #: legacy field: derived by :func:`finish` as ``cycles - stall_cycles`` for models on the contract
-    compute_cycles: float = 0.0
-    stall_cycles: float = 0.0
     freq_hz: float = 1e9
     macs_performed: float = 0.0
     #: physical MAC slots per cycle (multipliers); ideal_cycles = macs_performed / peak_macs_per_cycle
     peak_macs_per_cycle: float = 0.0
-    #: cycles lost, by reason from LOSS_REASONS; ``None`` marks a model not yet on the contract
+    #: cycles lost, by reason from LOSS_REASONS: ``cycles == macs_performed / peak + sum(losses)``
     losses: dict[str, float] | None = None
     #: the limiting resource, when the model knows better than "the largest share of cycles"
     bound: str | None = None
-    #: legacy: models on the contract leave it None (utilization = ideal_cycles / cycles)
-    utilization: float | None = None
     pe_busy: np.ndarray | None = None
     actions: ActionCounts = field(default_factory=ActionCounts)
     weight_bits: float = 0.0
@@ -116,21 +110,20 @@ def cycle_account(res: LayerResult, dram_bytes_per_cycle: float | None = None,
     cycles = float(res.cycles)
     peak = float(res.peak_macs_per_cycle)
     ideal = float(res.macs_performed) / peak if peak > 0 else 0.0
-    if res.losses is None:  # legacy model: everything beyond the ideal is "other"
-        ideal = min(ideal, cycles) if peak > 0 else float(res.compute_cycles)
-        losses = {"other": max(cycles - ideal, 0.0)}
-    else:
-        losses = {}
-        for r, v in res.losses.items():
-            if r not in LOSS_REASONS:
-                raise ModelError(f"{where}: unknown loss reason '{r}' (one of {', '.join(LOSS_REASONS)})")
-            if not v >= 0:
-                raise ModelError(f"{where}: loss '{r}' is {v}; losses are >= 0")
-            losses[r] = float(v)
-        gap = cycles - ideal - sum(losses.values())
-        if abs(gap) > _REL_TOL * max(cycles, 1.0):
-            raise ModelError(f"{where}: cycle account does not add up: cycles {cycles:g} != ideal {ideal:g} + "
-                             f"losses {sum(losses.values()):g} (gap {gap:g})")
+    if res.losses is None:
+        raise ModelError(f"{where}: the model reports no cycle losses (LayerResult.losses); every model "
+                         f"accounts its cycles as ideal + losses by reason")
+    losses = {}
+    for r, v in res.losses.items():
+        if r not in LOSS_REASONS:
+            raise ModelError(f"{where}: unknown loss reason '{r}' (one of {', '.join(LOSS_REASONS)})")
+        if not v >= 0:
+            raise ModelError(f"{where}: loss '{r}' is {v}; losses are >= 0")
+        losses[r] = float(v)
+    gap = cycles - ideal - sum(losses.values())
+    if abs(gap) > _REL_TOL * max(cycles, 1.0):
+        raise ModelError(f"{where}: cycle account does not add up: cycles {cycles:g} != ideal {ideal:g} + "
+                         f"losses {sum(losses.values()):g} (gap {gap:g})")
     bound = res.bound
     if dram_bytes_per_cycle:
         t_dram = float(res.dram_bytes) / float(dram_bytes_per_cycle)
@@ -173,15 +166,9 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
     else:
         pe_max = pe_mean = ideal
     lb = pe_mean / pe_max if pe_max > 0 else 1.0
-    if res.losses is None and res.utilization is not None:
-        util = float(res.utilization)
-    else:
-        util = ideal / cycles if cycles > 0 else float("nan")
+    util = ideal / cycles if cycles > 0 else float("nan")
     stall = sum(v for r, v in losses.items() if LOSS_REASONS[r] in ("dram", "sram"))
-    if res.losses is None:
-        stall, compute = float(res.stall_cycles), float(res.compute_cycles)
-    else:
-        compute = cycles - stall
+    compute = cycles - stall
     freq = float(res.freq_hz)
     row: dict[str, Any] = {
         "arch": arch, "config": config, "workload": workload, "layer": lay.name, "op": lay.op,
@@ -205,10 +192,9 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
         row[f"energy_{c}_pj"] = by_class[c] * n
     for comp in sorted(by_comp):
         row[f"component_{comp}_pj"] = by_comp[comp] * n
-    if res.losses is None:  # legacy models: their components were energy columns
-        for comp in sorted(by_comp):
-            row[f"energy_{comp}_pj"] = by_comp[comp] * n
+    baseline_totals = []
     for name, b in res.baselines.items():
+        baseline_totals += [f"{name}_cycles", f"{name}_energy_pj"]
         b_pj = sum(table.energy_split(b.actions)[0].values())
         row[f"{name}_cycles"] = float(b.cycles) * n
         row[f"{name}_energy_pj"] = b_pj * n
@@ -222,12 +208,8 @@ def finish(res: LayerResult, lt, *, arch: str, config: str, workload: str, table
         raise ModelError(f"{where}: column '{sorted(both)[0]}' is both a total and a per-instance value")
     for k, v in res.totals.items():
         row[k] = float(v) * n
-    for k, v in res.extra.items():
-        if res.losses is None and k.endswith(_LEGACY_SUFFIXES) and isinstance(v, (int, float, np.integer, np.floating)) \
-                and not isinstance(v, bool):
-            v = float(v) * n  # legacy models: the name-suffix rule
-        row[k] = v
-    row["total_columns"] = ",".join(sorted(res.totals))  # which model columns are totals (network_totals sums them)
+    row.update(res.extra)
+    row["total_columns"] = ",".join(sorted([*res.totals, *baseline_totals]))  # which model columns are totals (network_totals sums them)
     if busy is not None and 0 < busy.size <= 4096:
         row["pe_busy"] = busy.tolist()
     return row

@@ -39,9 +39,15 @@ EIE_MODULE_UM2 = {"SpmatRead": 469412.0, "PtrRead": 121849.0, "ArithmUnit": 3110
                   "Act_queue": 758.0}
 #: which accelsim inventory components make up each Table II row (EIE.inventory's component names)
 EIE_TYPES = {"memory": ["spmat_sram", "ptr_sram", "act_sram"], "register": ["act_rf", "codebook", "act_queue"],
-             "combinational": ["mac", "lnzd"]}
-EIE_MODULES = {"SpmatRead": ["spmat_sram"], "PtrRead": ["ptr_sram"], "ArithmUnit": ["mac", "codebook"],
-               "ActRW": ["act_rf", "act_sram"], "Act_queue": ["act_queue"]}
+             "combinational": ["mac", "lnzd", "act_ports", "arith_addr", "ptr_addr", "ptr_swap", "queue_ctrl",
+                               "queue_select", "spmat_addr", "spmat_select", "weight_decoder"]}
+EIE_MODULES = {"SpmatRead": ["spmat_sram", "spmat_addr", "spmat_select"],
+               "PtrRead": ["ptr_sram", "ptr_addr", "ptr_swap"],
+               "ArithmUnit": ["mac", "codebook", "weight_decoder", "arith_addr"],
+               "ActRW": ["act_rf", "act_sram", "act_ports"],
+               "Act_queue": ["act_queue", "queue_select", "queue_ctrl"]}
+#: Cambricon-X's indexing module (IM): the window register, the selector and the index logic
+CAMBRICON_IM = ("im", "im_mux", "im_window")
 
 #: SCNN's PE area table and the configurations table (mm2, 16 nm)
 SCNN_PE_MM2 = {"total": 0.123, "multiplier array": 0.008, "scatter crossbar": 0.026}
@@ -101,8 +107,9 @@ def eie_cases() -> list[dict]:
     for row, comps in EIE_TYPES.items():
         extra = {"memory": note,
                  "register": "; flip-flops at rf_um2_per_bit (activation registers, codebook, activation queue)",
-                 "combinational": "; only the multiply-add and the leading-nonzero detector are counted "
-                                  "(no address generation, pipeline control or pointer logic)"}[row]
+                 "combinational": "; the multiply-add, the leading-nonzero detector and the Sec. IV logic "
+                                  "(addressing, selects, read ports, queue control) as gate bits; pipeline "
+                                  "registers and control beyond these are not counted"}[row]
         out.append(_case("eie", f"{row} area of one PE", EIE_TYPE_UM2[row], _sum(um2, comps), "um2",
                          30 if row != "combinational" else 50, f"{EIE}, Table II by component type{extra}"))
     for module, comps in EIE_MODULES.items():
@@ -126,9 +133,10 @@ def scnn_cases() -> list[dict]:
         _case("scnn", "SCNN area / DCNN area", SCNN_CHIP_MM2 / DCNN_CHIP_MM2, total_s / total_d, "", 25,
               src + "; node-independent; both keep the same double-buffered 6 KB accumulators per PE here"),
         _case("scnn", "multiplier array area of one PE", SCNN_PE_MM2["multiplier array"], s["mac"] / pes, "mm2",
-              50, src + scaled + "; includes the banks' accumulate adders"),
+              50, src + scaled + "; the F x I multipliers only (the banks' adders are acc_add)"),
         _case("scnn", "scatter crossbar area of one PE", SCNN_PE_MM2["scatter crossbar"], s["crossbar"] / pes,
-              "mm2", 50, src + scaled + "; crossbar as 2:1 multiplexer bits, wiring not counted"),
+              "mm2", 50, src + scaled + "; crossbar as 2:1 multiplexer bits, wiring and the banks' input "
+                                        "queues not counted"),
         _case("scnn", "scatter crossbar / multiplier array", SCNN_PE_MM2["scatter crossbar"] /
               SCNN_PE_MM2["multiplier array"], s["crossbar"] / s["mac"], "", 50, src + "; node-independent"),
         _case("scnn", "memory share of the PE (IARAM, OARAM, accumulators)", SCNN_MEMORY_SHARE,
@@ -158,7 +166,7 @@ def cambricon_cases() -> list[dict]:
     return [
         _case("cambricon_x", "chip area at 65 nm", CAMBRICON_X_MM2, tx, "mm2", 35,
               f"{CX}, abstract; 45 nm table scaled by (65/45)^2" + bufs),
-        _case("cambricon_x", "indexing module share of the area", CAMBRICON_X_IM_SHARE, x["indexing"] / tx, "",
+        _case("cambricon_x", "indexing module share of the area", CAMBRICON_X_IM_SHARE, _sum(x, CAMBRICON_IM) / tx, "",
               40, f"{CS}, Sec. 1, quoting Cambricon-X's IM at 31.07 % of area (via secondary summaries); our IM "
                   "selects Tm neurons out of the assumed 256-neuron stream per PE"),
         _case("cambricon_s", "chip area at 65 nm", CAMBRICON_S_MM2, ts, "mm2", 35,

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from ..errors import WorkloadError
 
 OPS = ("conv", "depthwise", "fc", "matmul", "lstm")
+#: no network repeats a layer more often (Llama-2-7B decode at batch 1024 repeats its attention 10^6 times)
+MAX_COUNT = 10 ** 9
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,10 @@ def conv(name: str, C: int, H: int, W: int, M: int, R: int, S: int | None = None
     for key, v in dict(C=C, H=H, W=W, M=M, R=R, S=S, stride=stride, groups=groups, batch=batch).items():
         if not isinstance(v, int) or v < 1:
             raise WorkloadError(f"layer '{name}': {key} must be a positive integer, got {v!r}")
-    if pad < 0:
-        raise WorkloadError(f"layer '{name}': pad must be >= 0")
+    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        raise WorkloadError(f"layer '{name}': pad must be an integer >= 0, got {pad!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise WorkloadError(f"layer '{name}': count must be an integer in [1, {MAX_COUNT:.0e}], got {count!r}")
     if C % groups or M % groups:
         raise WorkloadError(f"layer '{name}': channels {C} -> {M} do not divide into {groups} groups")
     if H + 2 * pad < R or W + 2 * pad < S:
@@ -166,6 +170,9 @@ def conv(name: str, C: int, H: int, W: int, M: int, R: int, S: int | None = None
 def gemm(name: str, M: int, K: int, N: int, op: str = "fc", count: int = 1, prunable: bool = True,
          batch: int = 1) -> Layer:
     for key, v in dict(M=M, K=K, N=N, count=count).items():
-        if not isinstance(v, int) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise WorkloadError(f"layer '{name}': {key} must be a positive integer, got {v!r}")
+    if count > MAX_COUNT:
+        raise WorkloadError(f"layer '{name}': count {count:.3g} is more than any network repeats a layer "
+                            f"({MAX_COUNT:.0e})")
     return Layer(name=name, op=op, M=M, K=K, N=N, count=count, prunable=prunable, batch=batch)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from ..config import check_keys, expect_mapping, load_yaml
 from ..errors import AccelsimError, WorkloadError
 from ..paths import WORKLOAD_DIR, resolve, shipped
-from .layer import OPS, Layer, conv, gemm
+from .layer import MAX_COUNT, OPS, Layer, conv, gemm
 
 _LAYER_KEYS = {
     "conv": {"name", "op", "C", "H", "W", "M", "R", "S", "stride", "pad", "groups", "count", "prunable", "batch"},
@@ -229,9 +229,11 @@ def workload_from_dict(data, where: str, params: dict | None = None) -> Workload
                       replace(l, N=l.N * batch) if l.op == "fc" and "N" in spec else l
                       for l, spec in zip(layers, layers_raw)]
     repeat = data.get("repeat", 1)
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise WorkloadError(f"{where}: repeat must be a positive integer, got {repeat!r}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_COUNT:
+        raise WorkloadError(f"{where}: repeat must be an integer in [1, {MAX_COUNT:.0e}], got {repeat!r}")
     if repeat > 1:  # identical blocks (e.g. BERT's 12 encoder layers): simulate once, count many
+        if any(l.count * repeat > MAX_COUNT for l in layers):
+            raise WorkloadError(f"{where}: repeat {repeat} makes a layer repeat more than {MAX_COUNT:.0e} times")
         layers = [replace(l, count=l.count * repeat) for l in layers]
     seen = set()
     for l in layers:

@@ -10,18 +10,13 @@ import pytest
 
 import accelsim
 from accelsim.api import simulate_trace
-from accelsim.arch import get_model, list_archs, load_arch
+from accelsim.arch import list_archs, load_arch
 from accelsim.energy.actions import ENERGY_CLASSES
 from accelsim.results import ADDITIVE, BOUNDS, ENERGY_COLUMNS, LOSS_COLUMNS, to_frame
 from accelsim.traces import make_trace
 from accelsim.workload import load_workload
 
 ARCHS = list_archs()
-
-
-def _on_contract(cfg):
-    if get_model(cfg.model)().hardware(cfg.params) is None:
-        pytest.skip(f"{cfg.model} does not declare its hardware yet")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +28,6 @@ def alexnet_trace():
 @pytest.mark.parametrize("arch", ARCHS)
 def test_cycle_account_energy_classes_and_dram_bound(arch, alexnet_trace):
     cfg = load_arch(arch)
-    _on_contract(cfg)
     df = to_frame(simulate_trace(cfg, alexnet_trace))
     for _, r in df.iterrows():
         losses = sum(r[c] for c in LOSS_COLUMNS)
@@ -51,7 +45,6 @@ def test_cycle_account_energy_classes_and_dram_bound(arch, alexnet_trace):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_count_scales_exactly_the_totals(arch, alexnet_trace):
     cfg = load_arch(arch)
-    _on_contract(cfg)
     one = alexnet_trace.select(["conv5"])
     two = alexnet_trace.select(["conv5"])
     two.layers[0] = dataclasses.replace(two.layers[0], layer=dataclasses.replace(two.layers[0].layer, count=2))
@@ -128,7 +121,6 @@ def _stats_vs_trace(arch, workload, layers, pattern, density):
     from accelsim.results import network_totals
     from accelsim.api import simulate
     cfg = load_arch(arch)
-    _on_contract(cfg)
     kw = dict(layers=layers, pattern=pattern, density=density, act_density=0.5, seed=1)
     try:
         st = simulate(cfg, workload, statistical=True, **kw)

@@ -63,22 +63,29 @@ SCNN_SMALL = dict(pes=(1, 1), F=2, I=2, acc_banks=0, acc_bank_entries=4, acc_dou
 def test_scnn_one_pe_by_hand():
     a = um2("scnn", bank_queue_entries=2, **SCNN_SMALL)
     banks = 2 * 2 * 2                                                # A = 2 F I
-    assert a["mac"] == pytest.approx(4 * MULT16 + banks * ADD24)    # 4 multipliers, an adder per bank
+    drain = math.ceil(load_arch("scnn").params.drain_words_per_cycle)
+    assert a["mac"] == pytest.approx(4 * MULT16)                     # F x I = 4 multipliers
+    assert a["acc_add"] == pytest.approx(banks * ADD24)              # an adder per bank
+    assert a["ppu"] == pytest.approx(drain * ADD24)                  # ReLU comparators on the drain path
     assert a["accumulator"] == pytest.approx(2 * banks * 4 * 24 * RF)
     assert a["iaram"] == a["oaram"] == pytest.approx(1024 * 8 * SRAM)
     assert a["weight_fifo"] == pytest.approx(10 * 2 * (16 + 4) * RF)   # 10 vectors of F weights + 4-bit runs
-    # 4 x 8 crossbar of 24 bits; per bank a 2-deep queue of a 24-bit value and a 2-bit entry address
-    assert a["crossbar"] == pytest.approx(4 * 8 * 24 * MUX + banks * 2 * (24 + 2) * RF)
+    assert a["crossbar"] == pytest.approx(4 * 8 * 24 * MUX)          # 4 x 8 crossbar of 24 bits
+    # per bank a 2-deep queue of a 24-bit value and a 2-bit entry address
+    assert a["bank_queues"] == pytest.approx(banks * 2 * (24 + 2) * RF)
     assert a["coord"] == pytest.approx(4 * 5 * IDX)                  # 32 accumulators: 5-bit addresses
-    assert a["index"] == pytest.approx((2 * 4 + 2 * 4) * IDX)        # F + I zero-run decoders of 4 bits
+    assert a["run_decoders"] == pytest.approx((2 * 4 + 2 * 4) * IDX)  # F + I zero-run decoders of 4 bits
 
 
 def test_dcnn_one_pe_by_hand_and_below_scnn():
     a = um2("dcnn", **SCNN_SMALL)
+    banks = 2 * 2                                                    # F x I: no over-provisioning (Sec. IV-B)
+    drain = math.ceil(load_arch("dcnn").params.drain_words_per_cycle)
     assert a["mac"] == pytest.approx(4 * (MULT16 + ADD24))
-    assert a["accumulator"] == pytest.approx(2 * 8 * 4 * 24 * RF)
+    assert a["accumulator"] == pytest.approx(2 * banks * 4 * 24 * RF)
     assert a["weight_fifo"] == pytest.approx(10 * 2 * 16 * RF)
-    assert set(a) == {"mac", "accumulator", "iaram", "oaram", "weight_fifo"}
+    assert a["ppu"] == pytest.approx(drain * ADD24)
+    assert set(a) == {"mac", "accumulator", "iaram", "oaram", "weight_fifo", "ppu"}
     assert total("scnn", **SCNN_SMALL) > sum(a.values())
 
 
@@ -94,33 +101,42 @@ CAMB_SMALL = dict(pes=2, multipliers=2, stream_width=4, value_bits=16, nbin_byte
                   sb_bytes=512)
 
 
+IM = ("im", "im_window", "im_mux")                                   # Cambricon-X's indexing module
+
+
+def _indexing(a):
+    return sum(a[k] for k in IM)
+
+
 def test_cambricon_x_by_hand_step_direct_dense():
     a = um2("cambricon_x", **CAMB_SMALL)                             # csr, relative: step indexing
     assert a["mac"] == pytest.approx(4 * (MULT16 + ADD32))
-    assert a["nbin"] + a["nbout"] + a["sb"] == pytest.approx((1024 + 1024 + 2 * 512) * 8 * SRAM)
-    window, select = 2 * 4 * 16 * RF, 2 * 2 * 4 * 16 * MUX          # per PE: 4-neuron window, pick 2 of 4
-    assert a["indexing"] == pytest.approx(window + select + 2 * (2 * 2) * IDX)   # 2 steps of log2(4) bits
-    direct = um2("cambricon_x", weight_format="bitmap", format_params={}, **CAMB_SMALL)
-    assert direct["indexing"] == pytest.approx(window + select + 2 * (4 * 2) * IDX)  # prefix over 4 bits
-    assert "indexing" not in um2("cambricon_x", weight_format="dense", format_params={}, **CAMB_SMALL)
+    assert a["nbin"] + a["nbout"] + a["sb"] == pytest.approx((1024 + 1024 + 2 * 512) * 8 * SRAM)   # SB per PE
+    assert a["im_window"] == pytest.approx(2 * 4 * 16 * RF)          # per PE: a 4-neuron window
+    assert a["im_mux"] == pytest.approx(2 * 2 * 4 * 16 * MUX)        # per PE: pick 2 of 4
+    assert a["im"] == pytest.approx(2 * (2 * 2) * IDX)               # per PE: 2 steps of log2(4) bits
+    direct = um2("cambricon_x", weight_format="bitmap", **CAMB_SMALL)
+    assert direct["im"] == pytest.approx(2 * (4 * 2) * IDX)          # prefix over the 4 direct-index bits
+    assert _indexing(direct) - _indexing(a) == pytest.approx(2 * (8 - 4) * IDX)
+    assert not set(IM) & set(um2("cambricon_x", weight_format="dense", **CAMB_SMALL))
 
 
 def test_cambricon_s_by_hand():
     a = um2("cambricon_s", conv_weight_bits=3, fc_weight_bits=2, entropy_coding=True, **CAMB_SMALL)
     nsm = 4 * 16 * RF + 2 * 4 * 16 * MUX + 4 * (2 + 1) * IDX        # register, pick 2 of 4, AND + prefix
     ssm = 2 * (2 * 4 * 3 * MUX + 4 * 2 * IDX)                        # per PE: pick 2 of 4 3-bit codes
-    assert a["indexing"] == pytest.approx(nsm + ssm)
-    codebooks = 2 * 8 * 16 * RF                                      # 2^3 16-bit centroids per PE
-    huffman = 8 * (3 + 3) * RF + 6 ** 2 * IDX                        # symbol + length table; 2q-bit compares
-    assert a["decoder"] == pytest.approx(codebooks + huffman)
+    assert _indexing(a) == pytest.approx(nsm + ssm)
+    assert a["codebook"] == pytest.approx(2 * 8 * 16 * RF)           # 2^3 16-bit centroids per PE
+    assert a["huffman_table"] == pytest.approx(8 * (3 + 3) * RF)     # symbol + length of 2^3 codes
+    assert a["huffman"] == pytest.approx(6 ** 2 * IDX)               # 2q-bit compares per code length
     plain = um2("cambricon_s", conv_weight_bits=3, fc_weight_bits=2, entropy_coding=False, **CAMB_SMALL)
-    assert plain["decoder"] == pytest.approx(codebooks)
+    assert not {"huffman", "huffman_table"} & set(plain)
 
 
 def test_cambricon_s_shared_selector_is_smaller_than_per_pe_indexing_modules():
     x, s = (load_arch(n) for n in ("cambricon_x", "cambricon_s"))
     ax, as_ = (x.energy.area_mm2(get_model(c.model)().inventory(c.params)) for c in (x, s))
-    assert as_["indexing"] < ax["indexing"]
+    assert _indexing(as_) < _indexing(ax)
 
 
 def test_sigma_by_hand():
@@ -134,7 +150,15 @@ def test_sigma_by_hand():
 
 
 def test_eie_inventory_counts_its_pes():
-    assert total("eie", pes=8) == pytest.approx(2 * total("eie", pes=4))
+    a, b = um2("eie", pes=4), um2("eie", pes=8)
+    # these carry the broadcast activation index j, one bit wider with twice the PEs (eie.act_index_bits)
+    wider = {"act_queue", "ptr_addr", "queue_select"}
+    for k in set(a) - wider - {"lnzd"}:
+        assert b[k] == pytest.approx(2 * a[k]), k
+    for k in wider:
+        assert b[k] > 2 * a[k], k
+    # the leading-nonzero quadtree (Sec. VI): one node over 4 PEs, 2 + 1 over 8, each a 16-bit path
+    assert (a["lnzd"], b["lnzd"]) == (pytest.approx(1 * 16 * IDX), pytest.approx(3 * 16 * IDX))
 
 
 def test_area_scales_with_the_square_of_the_node():
