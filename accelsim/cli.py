@@ -246,6 +246,9 @@ def cmd_bench(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="accelsim", description="Cycle-approximate simulator and co-design kit for sparse DNN accelerators")
     p.add_argument("--version", action="version", version=f"accelsim {__version__}")
+    p.add_argument("--max-memory", metavar="SIZE",
+                   help="memory budget, e.g. 8G (default: half of physical memory; env ACCELSIM_MAX_MEMORY): "
+                        "a trace or workload estimated above it is refused or run statistically")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("list", help="list shipped archs, models, workloads, formats or patterns")
@@ -400,10 +403,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: what each command's ``-o`` names: a file of one of these suffixes, or (None) a directory
+_OUTPUTS = {"cmd_run": (".csv", ".parquet", ".json"), "cmd_formats": (".csv", ".parquet", ".json"),
+            "cmd_trace": (".npz",), "cmd_bench": (".json",), "cmd_report": (".html",),
+            "cmd_plot": None, "cmd_sweep": None, "cmd_demo": None, "cmd_study": None, "cmd_codesign": None,
+            "cmd_validate": None}
+
+
+def _check_output(args) -> None:
+    """Refuse an output that cannot be written before any work starts (outputs.check_output)."""
+    from .outputs import check_output, check_output_dir
+    out = getattr(args, "output", None)
+    name = getattr(args.fn, "__name__", "")
+    if not out or name not in _OUTPUTS:
+        return
+    inputs = [getattr(args, k) for k in ("results", "trace", "file", "spec", "model") if getattr(args, k, None)]
+    if _OUTPUTS[name] is None:
+        check_output_dir(out)
+        for inp in inputs:     # a results directory given as its own output would be mixed with its report
+            from pathlib import Path
+            if Path(inp).exists() and Path(out).exists() and Path(inp).resolve() == Path(out).resolve() \
+                    and name != "cmd_sweep":
+                raise AccelsimError(f"output '{out}' is also the input; write to another directory")
+    else:
+        check_output(out, _OUTPUTS[name], inputs)
+
+
+def _check_memory(args) -> None:
+    """Apply ``--max-memory`` for this command and, through the environment, its sweep workers."""
+    import os
+    if getattr(args, "max_memory", None):
+        from .budget import parse_size
+        os.environ["ACCELSIM_MAX_MEMORY"] = str(parse_size(args.max_memory))
+
+
 def main(argv: list[str] | None = None) -> int:
+    import os
     parser = build_parser()
+    env_before = os.environ.get("ACCELSIM_MAX_MEMORY")
     try:
         args = parser.parse_args(argv)
+        _check_memory(args)
+        _check_output(args)
         args.fn(args)
         return 0
     except AccelsimError as e:
@@ -418,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:  # main() is also called in-process (tests, notebooks): the budget was this command's only
+        if env_before is None:
+            os.environ.pop("ACCELSIM_MAX_MEMORY", None)
+        else:
+            os.environ["ACCELSIM_MAX_MEMORY"] = env_before
 
 
 if __name__ == "__main__":

@@ -33,23 +33,17 @@ def rows_json(df: pd.DataFrame) -> str:
 
 
 def write_frame(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if path.suffix not in SUFFIXES:
-        raise AccelsimError(f"output '{path}': use a .csv, .parquet or .json file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix == ".csv":
+    from .outputs import atomic_write, check_output
+    path = check_output(path, SUFFIXES)
+    if path.suffix.lower() == ".csv":
         out = df.copy()
         for c in out.columns:
             if out[c].map(lambda v: isinstance(v, (list, np.ndarray))).any():
                 out[c] = out[c].map(lambda v: json.dumps(_jsonable(v)) if isinstance(v, (list, np.ndarray)) else v)
-        out.to_csv(tmp, index=False)
-    elif path.suffix == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        tmp.write_text(rows_json(df))
-    os.replace(tmp, path)
-    return path
+        return atomic_write(path, lambda f: out.to_csv(f, index=False, lineterminator="\n"), "w")
+    if path.suffix.lower() == ".parquet":
+        return atomic_write(path, lambda f: df.to_parquet(f, index=False))
+    return atomic_write(path, lambda f: f.write(rows_json(df)), "w")
 
 
 def read_frame(path: str | os.PathLike) -> pd.DataFrame:

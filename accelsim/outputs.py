@@ -25,7 +25,8 @@ def check_output(path: str | os.PathLike, suffixes: Iterable[str] | None = None,
         raise AccelsimError(f"output '{path}' is a directory; name a file")
     sfx = tuple(suffixes or ())
     if sfx and p.suffix.lower() not in sfx:
-        raise AccelsimError(f"output '{path}' must end in {', '.join(sfx)}")
+        names = sfx[0] if len(sfx) == 1 else f"{', '.join(sfx[:-1])} or {sfx[-1]}"
+        raise AccelsimError(f"output '{path}' must end in {names}")
     for inp in inputs:
         try:
             if Path(inp).exists() and p.exists() and os.path.samefile(p, inp):

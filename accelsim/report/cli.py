@@ -45,7 +45,6 @@ def report_cli(args) -> None:
     df = read_frame(args.results)
     name = _name(args.results)
     out = Path(args.output).parent if args.output else reports_dir() / name
-    path = write_report(df, out, title=f"accelsim report: {name}")
-    if args.output and Path(args.output).name != "report.html":
-        path = path.replace(Path(args.output))
+    path = write_report(df, out, title=f"accelsim report: {name}",
+                        filename=Path(args.output).name if args.output else "report.html")
     print(f"report: {path}", file=sys.stderr)

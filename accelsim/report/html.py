@@ -102,9 +102,5 @@ def build_html(title: str, sections: list[Section], subtitle: str = "") -> str:
 
 
 def write_html(path: Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from ..outputs import atomic_write
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))

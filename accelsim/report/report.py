@@ -197,12 +197,13 @@ def results_sections(df: pd.DataFrame, plot_dir: Path, title: str = "Summary", s
 
 
 def write_report(df: pd.DataFrame, outdir: Path, title: str = "accelsim report",
-                 extra: list[Section] | None = None, style=None, formats=None) -> Path:
-    """``report.html`` in *outdir* (its figures in ``outdir/plots``); returns the page's path."""
+                 extra: list[Section] | None = None, style=None, formats=None,
+                 filename: str = "report.html") -> Path:
+    """*filename* (``report.html``) in *outdir* (its figures in ``outdir/plots``); returns the page's path."""
     if df.empty:
         raise AccelsimError("no result rows to report")
     outdir = Path(outdir)
     d = prepare(df)
     secs = results_sections(df, outdir / "plots", style=style, formats=formats) + list(extra or []) + \
         [Section("Workloads used", code=_workload_code(d))]
-    return write_html(outdir / "report.html", build_html(title, secs))
+    return write_html(outdir / filename, build_html(title, secs))

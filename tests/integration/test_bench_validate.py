@@ -14,6 +14,7 @@ def test_error_pct_by_hand():
     assert error_pct(-4.0, -2.0) == pytest.approx(50.0)
 
 
+@pytest.mark.slow
 def test_bench_item_reports_median_spread_and_memory():
     row = bench.run_item("trace_resnet50", 2)
     assert row["runs"] == 2 and row["min_s"] <= row["median_s"] <= row["max_s"]

@@ -34,6 +34,8 @@ def test_shipped_data_is_package_data():
         assert list(PACKAGE.glob(pattern)), pattern
 
 
+# slow: `make smoke` (CI) runs the same check on the installed wheel
+@pytest.mark.slow
 def test_from_another_directory_outputs_stay_under_it(tmp_path, monkeypatch, capsys):
     """A sweep whose arch file sits beside its spec, run from elsewhere; plot --x and report land in ./reports."""
     specs = tmp_path / "specs"

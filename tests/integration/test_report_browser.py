@@ -27,6 +27,8 @@ MEASURE = """<script>window.addEventListener('load', () => {
 });</script>"""
 
 
+# slow: starts a browser
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
 def test_report_renders_in_headless_chromium_at_1280px(tmp_path):
     import matplotlib.image as mpimg
