@@ -114,6 +114,10 @@ def _axis(data: dict, key: str, default: list, where: str) -> list:
     return v
 
 
+#: a sweep of more points than this is a mistake (10^6 points at 300 points/s is about an hour)
+MAX_POINTS = 10 ** 6
+
+
 def _combine(axes: dict[str, list], zipped: list[str], where: str) -> list[dict]:
     for z in zipped:
         if z not in axes:
@@ -127,6 +131,12 @@ def _combine(axes: dict[str, list], zipped: list[str], where: str) -> list[dict]
     else:
         zipped_rows = [{}]
     free = [k for k in axes if k not in zipped]
+    n = len(zipped_rows)
+    for k in free:
+        n *= len(axes[k])
+    if n > MAX_POINTS:
+        raise ConfigError(f"'{where or 'spec'}' expands to {n:.3g} combinations, more than {MAX_POINTS:.0e}; "
+                          "split the sweep or zip axes")
     out = []
     for combo in itertools.product(*(axes[k] for k in free)):
         for zr in zipped_rows:
@@ -219,6 +229,14 @@ def parse_spec(data, where: str = "spec", base_dir: Path | None = None) -> Sweep
         if d is not None:
             check_density(d, "densities")
     profiles = _axis(data, "profiles", [None], "")
+    for prof in profiles:
+        if prof is None:
+            continue
+        for w in workloads:
+            names = load_workload(str(w)).profile_names()
+            if str(prof) not in names:
+                raise ConfigError(f"'profiles': '{prof}' is not a profile of workload '{w}' "
+                                  f"(profiles: {', '.join(names)})")
     acts = _axis(data, "act_densities", [None], "")
     for a in acts:
         if a is not None:
@@ -236,6 +254,9 @@ def parse_spec(data, where: str = "spec", base_dir: Path | None = None) -> Sweep
     axes = {"workloads": workloads, "patterns": patterns, "densities": densities, "profiles": profiles,
             "act_densities": acts, "seeds": seeds}
     combos = _combine(axes, zipped, "")
+    if len(combos) * len(variants) > MAX_POINTS:
+        raise ConfigError(f"the sweep has {len(combos) * len(variants):.3g} points ({len(variants)} architectures "
+                          f"x {len(combos)} workload settings), more than {MAX_POINTS:.0e}; split it")
     points: list[Point] = []
     seen = set()
     for c in combos:

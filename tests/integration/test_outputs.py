@@ -78,3 +78,16 @@ def test_memory_budget_from_the_command_line(capsys, tmp_path, monkeypatch):
     assert code == 2 and "budget" in err and not (tmp_path / "t.npz").exists()
     code, _, err = run(capsys, "--max-memory", "lots", *RUN)
     assert code == 2 and "memory size 'lots'" in err
+
+
+def test_sweep_spec_with_an_unknown_profile_or_too_many_points_is_refused(capsys, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("archs: [ideal]\nworkloads: [alexnet]\nprofiles: [han2051]\n")
+    code, _, err = run(capsys, "sweep", str(spec), "-o", str(tmp_path / "out"))
+    assert code == 2 and "'han2051' is not a profile of workload 'alexnet'" in err
+    # 101 x 100 x 100 = 1.01e6 seeds x densities x act densities: over the 10^6 limit before anything runs
+    spec.write_text("archs: [ideal]\nworkloads: [alexnet]\nseeds: [" + ",".join(map(str, range(101))) + "]\n"
+                    "densities: [" + ",".join(f"{(i + 1) / 100}" for i in range(100)) + "]\n"
+                    "act_densities: [" + ",".join(f"{(i + 1) / 100}" for i in range(100)) + "]\n")
+    code, _, err = run(capsys, "sweep", str(spec), "-o", str(tmp_path / "out"))
+    assert code == 2 and "1.01e+06 combinations" in err and not (tmp_path / "out").exists()
