@@ -254,7 +254,7 @@ def network_totals(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFram
     add = [c for c in ADDITIVE + LOSS_COLUMNS + energy_cols + model_totals if c in df.columns]
     add = list(dict.fromkeys(add))
     g = df.groupby(keys, sort=False, dropna=False)
-    out = g[add].sum()
+    out = g[add].sum().copy()  # one block: the columns added below do not fragment it
     out["layers"] = g.size()
     if "ideal_cycles" in out.columns:
         out["utilization"] = out["ideal_cycles"] / out["cycles"].where(out["cycles"] > 0)
