@@ -37,6 +37,11 @@ MEMORY_CLASSES = {"rf": "rf", "fifo": "rf", "sram": "sram"}
 OPERANDS = ("weights", "inputs", "outputs", "psums", "indices", "pointers", "codebook")
 
 
+def address_bits(n: int) -> int:
+    """Bits that address one of *n* items (a register, an entry, a window position): at least one."""
+    return max(1, math.ceil(math.log2(max(int(n), 2))))
+
+
 @dataclass(frozen=True)
 class FormatRef:
     """A storage format with its parameters: the one way a config names a format.

@@ -20,7 +20,6 @@ The contract every design speaks:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -40,7 +40,6 @@ bound by the BC), the buffer sizes (NBin and NBout 8 KB, SB 16 KB per PE), the B
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,10 +94,6 @@ def array_memories(p: CambriconParams, weight_format=None, weight_operands=("wei
             Memory("nbout", "sram", p.nbout_bytes, width_bits=p.pes * vb, operands=("outputs",)),
             Memory("sb", "sram", p.sb_bytes, count=p.pes, width_bits=p.multipliers * vb, operands=weight_operands,
                    format=weight_format)]
-
-
-def log2_ceil(n: int) -> int:
-    return max(1, math.ceil(math.log2(max(n, 2))))
 
 
 def selector_bits(count: int, outputs: int, inputs: int, bits: int) -> int:

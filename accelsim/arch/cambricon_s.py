@@ -84,12 +84,12 @@ from numba import njit
 from ..energy import ActionCounts
 from ..errors import ConfigError, PatternError
 from ..formats import index_bits
-from ..hardware import Dram, FormatRef, Hardware, Logic, Memory
+from ..hardware import Dram, FormatRef, Hardware, Logic, Memory, address_bits
 from ..results import LayerResult
 from ..traces.pruners import parse_pattern
 from . import _row_stats
 from ._cambricon_common import (DRAM_SOURCE, CambriconParams, Pipeline, array_compute, array_memories, assemble,
-                                ceil_div, declared, log2_ceil, make_encoder, selector_bits, tile_rows)
+                                ceil_div, declared, make_encoder, selector_bits, tile_rows)
 from .base import ArchModel, register
 
 INDEX_FORMATS = ("bitmap", "csr", "coo", "rle", "zero_padded_delta")
@@ -339,7 +339,7 @@ class CambriconS(ArchModel):
         """
         W, Tm, vb, P = p.stream_width, p.multipliers, p.value_bits, p.pes
         q = max(p.conv_weight_bits, p.fc_weight_bits)
-        pos = log2_ceil(W)
+        pos = address_bits(W)
         mems = array_memories(p, FormatRef("bcsr", {"block": tuple(p.block), "value_bits": q}), ("weights",))
         mems[0] = Memory("nbin", "sram", p.nbin_bytes, width_bits=W * vb, operands=("inputs", "indices"),
                          format=p.block_index_format)
@@ -348,8 +348,8 @@ class CambriconS(ArchModel):
         logic = [Logic("im_mux", "mux", selector_bits(1, Tm, W, vb) + selector_bits(P, Tm, W, q)),
                  Logic("im", "index", W * (pos + 1) + P * W * pos)]
         if p.entropy_coding:
-            mems.append(Memory("huffman_table", "rf", (1 << q) * (q + log2_ceil(2 * q)) / 8,
-                               width_bits=q + log2_ceil(2 * q), operands=("codebook",)))
+            mems.append(Memory("huffman_table", "rf", (1 << q) * (q + address_bits(2 * q)) / 8,
+                               width_bits=q + address_bits(2 * q), operands=("codebook",)))
             logic.append(Logic("huffman", "index", (2 * q) ** 2))
         return Hardware(compute=array_compute(p), memories=mems, logic=logic,
                         dram=Dram(p.dram_bytes_per_cycle, DRAM_SOURCE))

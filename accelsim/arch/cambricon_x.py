@@ -75,11 +75,11 @@ from numba import njit
 
 from ..energy import ActionCounts
 from ..errors import ConfigError
-from ..hardware import Dram, FormatRef, Hardware, Logic, Memory
+from ..hardware import Dram, FormatRef, Hardware, Logic, Memory, address_bits
 from ..results import LayerResult
 from . import _row_stats
 from ._cambricon_common import (DRAM_SOURCE, CambriconParams, Pipeline, array_compute, array_memories, assemble,
-                                ceil_div, declared, log2_ceil, make_encoder, selector_bits, tile_rows)
+                                ceil_div, declared, make_encoder, selector_bits, tile_rows)
 from .base import ArchModel, register
 
 #: formats whose index is kept per output neuron (the rows of W), and how the IM reads it
@@ -221,7 +221,7 @@ class CambriconX(ArchModel):
         logic = []
         kind = p.index_kind
         if kind != "dense":
-            pos = log2_ceil(W)
+            pos = address_bits(W)
             prefix = Tm * pos if kind == "step" else W * pos
             mems.append(Memory("im_window", "rf", W * vb / 8, count=P, width_bits=W * vb, operands=("inputs",)))
             logic = [Logic("im_mux", "mux", selector_bits(P, Tm, W, vb)), Logic("im", "index", P * prefix)]

@@ -134,7 +134,7 @@ from numba import njit
 from ..config import positive
 from ..energy import ActionCounts
 from ..errors import ConfigError, FormatError, ModelError
-from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory
+from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory, address_bits
 from ..results import LayerResult
 from .base import ArchModel, CommonParams, register
 
@@ -264,10 +264,6 @@ def lnzd_nodes(pes: int) -> int:
         level = -(-level // 4)
         n += level
     return max(n, 1)
-
-
-def _ceil_log2(n: int) -> int:
-    return max(1, math.ceil(math.log2(max(int(n), 2))))
 
 
 # ---- numba kernels ---------------------------------------------------------------------------------------------
@@ -1200,7 +1196,7 @@ def stats_work(ls, p: EIEParams) -> Work:
     scale = G * N / vectors
     # the layer's mean work is the expectation; what the schedule adds beyond the sample's mean scales with it
     mean = float(busy.mean()) * G
-    s_mean, s_max = float(s_busy.mean()), float(s_busy.max(initial=0))
+    s_mean = float(s_busy.mean())
     extra_busy = (s_busy - s_mean) * scale
     cycles = mean + max(s_cycles - s_mean, 0.0) * scale if s_broadcasts else 0.0
     expected_broadcasts = float(a_col.sum()) * rounds * N * G
@@ -1259,7 +1255,7 @@ class EIE(ArchModel):
         fmt = p.weight_format
         entry_bits = stored_entry_bits(p)
         ptr_w = int(fmt.kwargs.get("ptr_bits") or PAPER_PTR_BITS)
-        q_w, jb, rb = fifo_entry_bits(p), act_index_bits(p), _ceil_log2(regs)
+        q_w, jb, rb = fifo_entry_bits(p), act_index_bits(p), address_bits(regs)
         per_row = max(1, p.spmat_sram_width_bits // entry_bits)
         memories = [
             Memory("spmat_sram", "sram", p.spmat_sram_bytes, n, p.spmat_sram_width_bits,
@@ -1279,7 +1275,7 @@ class EIE(ArchModel):
             Logic("arith_addr", "index", n * 2 * rb),                      # running row address, bypass compare
             Logic("act_ports", "mux", n * (2 * (regs - 1) * vb + vb)),     # source/destination read ports, ReLU
             Logic("queue_select", "mux", n * (p.fifo_depth - 1) * q_w),    # head entry of the FIFO
-            Logic("queue_ctrl", "control", n * 3 * _ceil_log2(p.fifo_depth)),  # head, tail, full/empty
+            Logic("queue_ctrl", "control", n * 3 * address_bits(p.fifo_depth)),  # head, tail, full/empty
             Logic("lnzd", "index", lnzd_nodes(n) * vb),                    # leading-nonzero detection tree
         ]
         return Hardware(compute=[Compute("mac", "mac", n, vb, acc_bits=vb)], memories=memories, logic=logic,

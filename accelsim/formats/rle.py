@@ -54,14 +54,6 @@ class DeltaParams:
     order: Literal["row", "col"] = "row"
 
 
-def run_encode(positions: np.ndarray, starts: np.ndarray, run_bits: int):
-    """Runs and padding for nonzeros at *positions*, each run counted from *starts* (previous position + 1).
-
-    Returns ``(runs, pads)``: the run stored with each nonzero and the padding entries before it.
-    """
-    return gap_encode(positions - starts, 1 << run_bits)
-
-
 def gap_encode(gaps: np.ndarray, span: int):
     """``(codes, pads)`` for zero gaps: ``gaps // span`` padding entries, each covering *span* positions,
     then the remaining gap ``< span``."""
