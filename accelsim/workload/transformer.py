@@ -16,9 +16,11 @@ The GEMM view (``W (M x K) @ X (K x N)``) of one block, for ``B`` sequences of `
 * projections ``q, k, v, o`` and the MLP (``up``/``down``, plus ``gate`` for a gated MLP, as SwiGLU in
   Llama, Touvron et al. 2023, Sec. 2.2) are weights ``out x in`` against ``in x (B*T)`` activations:
   prunable;
-* attention per head and sequence: scores ``Q (T x d_head) @ K^T (d_head x T_kv)`` and values
-  ``A (T x T_kv) @ V (T_kv x d_head)``; both operands are activations (``prunable: false``), so they are
-  sparse only through an activation pattern (top-k or block-sparse attention as ``--act-density``);
+* attention per head and sequence, with the KV cache in the matrix role ``W`` and the new tokens
+  streaming as ``X`` (the layout a matrix-vector engine reads during decode, and the same MACs as
+  ``Q K^T`` and ``A V``): scores ``K (T_kv x d_head) @ Q^T (d_head x T)`` and values
+  ``V^T (d_head x T_kv) @ A^T (T_kv x T)``; both operands are activations (``prunable: false``), so they
+  are sparse only through an activation pattern (top-k or block-sparse attention as ``--act-density``);
 * ``prefill``: ``T = seq_len`` and ``T_kv = seq_len`` (the full causal square is counted, as published
   MAC counts do; a causal kernel skips about half of it);
 * ``decode``: one new token per sequence (``T = 1``) against a KV cache of ``kv_len`` tokens
@@ -175,8 +177,8 @@ def transformer_layers(s: TransformerShape) -> list[Layer]:
         out.append(conv("patch_embed", s.channels, s.image, s.image, d, s.patch, stride=s.patch, batch=B))
     out += [gemm("q_proj", d, d, N, count=L, batch=B), gemm("k_proj", kv, d, N, count=L, batch=B),
             gemm("v_proj", kv, d, N, count=L, batch=B),
-            gemm("qk", T, dh, Tkv, op="matmul", count=L * s.n_heads * B, prunable=False),
-            gemm("av", T, Tkv, dh, op="matmul", count=L * s.n_heads * B, prunable=False),
+            gemm("qk", Tkv, dh, T, op="matmul", count=L * s.n_heads * B, prunable=False),
+            gemm("av", dh, Tkv, T, op="matmul", count=L * s.n_heads * B, prunable=False),
             gemm("o_proj", d, d, N, count=L, batch=B)]
     if s.mlp == "gated":
         out.append(gemm("gate_proj", s.d_ff, d, N, count=L, batch=B))

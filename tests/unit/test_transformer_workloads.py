@@ -32,8 +32,9 @@ def test_decode_is_matrix_vector_against_the_kv_cache():
     wl = load_workload("llama2_7b[phase=decode,kv_len=100,batch=2]")
     q, qk, av = wl.layer("q_proj"), wl.layer("qk"), wl.layer("av")
     assert (q.M, q.K, q.N, q.count) == (4096, 4096, 2, 32)          # one token per sequence, two sequences
-    assert (qk.M, qk.K, qk.N, qk.count) == (1, 128, 101, 32 * 32 * 2)  # 100 cached tokens + the new one
-    assert (av.M, av.K, av.N) == (1, 101, 128) and not qk.prunable and not av.prunable
+    # the cache is the matrix, the new token the vector: 100 cached tokens + the new one, d_head 128
+    assert (qk.M, qk.K, qk.N, qk.count) == (101, 128, 1, 32 * 32 * 2)
+    assert (av.M, av.K, av.N) == (128, 101, 1) and not qk.prunable and not av.prunable
     assert wl.layer("lm_head").N == 2
 
 
