@@ -33,14 +33,7 @@ def check_output(path: str | os.PathLike, suffixes: Iterable[str] | None = None,
                 raise AccelsimError(f"output '{path}' is also an input; write to another file")
         except OSError:
             continue
-    parent = p.parent
-    anc = parent
-    while not anc.exists():
-        anc = anc.parent
-    if not anc.is_dir():
-        raise AccelsimError(f"cannot write '{path}': '{anc}' is a file, not a directory")
-    if not os.access(anc, os.W_OK | os.X_OK):
-        raise AccelsimError(f"cannot write '{path}': directory '{anc}' is not writable")
+    _check_creatable(p.parent, path)
     if p.exists() and not os.access(p, os.W_OK):
         raise AccelsimError(f"cannot write '{path}': the file is read-only")
     return p
@@ -51,14 +44,19 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise AccelsimError(f"output directory '{path}' is a file")
-    anc = p
+    _check_creatable(p, path)
+    return p
+
+
+def _check_creatable(folder: Path, path) -> None:
+    """*folder* exists as a writable directory, or its nearest existing ancestor is one (it can be made)."""
+    anc = folder
     while not anc.exists():
         anc = anc.parent
     if not anc.is_dir():
-        raise AccelsimError(f"cannot create '{path}': '{anc}' is a file, not a directory")
+        raise AccelsimError(f"cannot write '{path}': '{anc}' is a file, not a directory")
     if not os.access(anc, os.W_OK | os.X_OK):
-        raise AccelsimError(f"cannot write into '{path}': '{anc}' is not writable")
-    return p
+        raise AccelsimError(f"cannot write '{path}': directory '{anc}' is not writable")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable, mode: str = "wb") -> Path:

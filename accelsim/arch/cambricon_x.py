@@ -71,7 +71,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from ..formats.kernels import row_stream_entries
 
 from ..energy import ActionCounts
 from ..errors import ConfigError
@@ -137,34 +137,6 @@ def step_span(fmt) -> int:
     return 0
 
 
-@njit(cache=True)
-def _row_entries(mask, span):
-    """Stored entries of every row stream of *mask*: its nonzeros plus ``gap // span`` padding entries
-    before a nonzero that follows ``gap`` zeros (span 0: no padding). Branch-free, as the formats' dense
-    kernel: a zero counter that wraps at *span* and the wraps pending since the last nonzero."""
-    rows, cols = mask.shape
-    out = np.zeros(rows, np.int64)
-    for i in range(rows):
-        e = 0
-        if span <= 0:
-            for j in range(cols):
-                e += mask[i, j]
-        else:
-            cnt = 0
-            pend = 0
-            for j in range(cols):
-                m = np.int64(mask[i, j])
-                z = 1 - m
-                cnt = (cnt + z) * z
-                wrap = np.int64(cnt == span)
-                pend += wrap
-                cnt -= wrap * span
-                e += m + pend * m
-                pend *= z
-        out[i] = e
-    return out
-
-
 def row_entries(fmt, mask: np.ndarray) -> tuple[np.ndarray, float, float, int]:
     """Stored entries of every row of the nonzero *mask* (nonzeros plus padding) and the storage totals
     ``(entries, value_bits, metadata_bits, padding_entries)``, from the encoder.
@@ -172,7 +144,7 @@ def row_entries(fmt, mask: np.ndarray) -> tuple[np.ndarray, float, float, int]:
     Each row is its own stream. CSR (relative indices restart every row), COO, bitmap and dense measure the
     whole matrix at once; a gap-coded stream (``rle``, ``zero_padded_delta``) is measured row by row.
     """
-    entries = _row_entries(mask, step_span(fmt))
+    entries = row_stream_entries(mask, step_span(fmt))
     if fmt.name in ("rle", "zero_padded_delta"):
         vb = mb = pads = 0
         for i in range(mask.shape[0]):

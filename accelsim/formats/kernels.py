@@ -45,6 +45,20 @@ def row_stream_padding(mask, span, reset):
     return nnz, pads
 
 
+@njit(inline="always")
+def _pad_step(m, cnt, pend, span):
+    """One element of a gap-coded stream, without branches: ``m`` is 1 for a nonzero. Returns the zero
+    counter (wrapping at *span*), the wraps pending since the last nonzero, and the padding entries this
+    element stores (the pending wraps, when it is a nonzero)."""
+    z = 1 - m
+    cnt = (cnt + z) * z
+    w = np.int64(cnt == span)
+    pend += w
+    cnt -= w * span
+    pads = pend * m
+    return cnt, pend * z, pads
+
+
 @njit(cache=True)
 def row_stream_padding_dense(mask, span, reset):
     """:func:`row_stream_padding` without data-dependent branches (faster above ~20% density, where
@@ -61,15 +75,32 @@ def row_stream_padding_dense(mask, span, reset):
             pend = 0
         for j in range(cols):
             m = np.int64(mask[i, j])
-            z = 1 - m
-            cnt = (cnt + z) * z
-            w = np.int64(cnt == span)
-            pend += w
-            cnt -= w * span
-            pads += pend * m
-            pend *= z
+            cnt, pend, p = _pad_step(m, cnt, pend, span)
+            pads += p
             nnz += m
     return nnz, pads
+
+
+@njit(cache=True)
+def row_stream_entries(mask, span):
+    """Stored entries of every row stream of *mask* (each row its own stream): its nonzeros plus
+    ``gap // span`` padding entries before a nonzero that follows ``gap`` zeros (span 0: no padding)."""
+    rows, cols = mask.shape
+    out = np.zeros(rows, np.int64)
+    for i in range(rows):
+        e = 0
+        if span <= 0:
+            for j in range(cols):
+                e += mask[i, j]
+        else:
+            cnt = 0
+            pend = 0
+            for j in range(cols):
+                m = np.int64(mask[i, j])
+                cnt, pend, p = _pad_step(m, cnt, pend, span)
+                e += m + p
+        out[i] = e
+    return out
 
 
 @njit(cache=True)
