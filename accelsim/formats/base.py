@@ -99,7 +99,12 @@ class Format:
         return f"{self.name}({args})"
 
     def params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self.p)
+        """The parameters as a dict (computed once: a model measures thousands of tiles with one encoder)."""
+        cached = self.__dict__.get("_params_dict")
+        if cached is None or cached[0] is not self.p:
+            cached = (self.p, dataclasses.asdict(self.p))
+            self.__dict__["_params_dict"] = cached
+        return dict(cached[1])
 
     # -- the contract -------------------------------------------------------------
     def encode(self, t) -> Encoded:

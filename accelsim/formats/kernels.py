@@ -82,6 +82,33 @@ def row_stream_padding_dense(mask, span, reset):
 
 
 @njit(cache=True)
+def tile_stream_padding(mask, yb, xb, span):
+    """``(nnz, pads)`` of every planar tile of a ``(B, C, H, W)`` mask, each tile ``[:, yb[i]:yb[i+1],
+    xb[j]:xb[j+1]]`` one row-major stream (channel, row, column): ``out[b, i * nx + j]``. The same
+    accounting as :func:`row_stream_padding_dense` on each tile, without slicing and copying them."""
+    B, C = mask.shape[0], mask.shape[1]
+    ny, nx = yb.size - 1, xb.size - 1
+    out = np.zeros((B, ny * nx, 2), np.int64)
+    for b in range(B):
+        for i in range(ny):
+            for j in range(nx):
+                nnz = 0
+                pads = 0
+                cnt = 0
+                pend = 0
+                for c in range(C):
+                    for y in range(yb[i], yb[i + 1]):
+                        for x in range(xb[j], xb[j + 1]):
+                            m = np.int64(mask[b, c, y, x])
+                            cnt, pend, p = _pad_step(m, cnt, pend, span)
+                            pads += p
+                            nnz += m
+                out[b, i * nx + j, 0] = nnz
+                out[b, i * nx + j, 1] = pads
+    return out
+
+
+@njit(cache=True)
 def row_stream_entries(mask, span):
     """Stored entries of every row stream of *mask* (each row its own stream): its nonzeros plus
     ``gap // span`` padding entries before a nonzero that follows ``gap`` zeros (span 0: no padding)."""

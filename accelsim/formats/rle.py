@@ -108,6 +108,18 @@ class GapCoded(Format):
         nnz, pads = stream_padding(m, self.span(), False, columns=self.p.order == "col")
         return self._account(mask.shape, nnz, pads)
 
+    def tile_bits(self, mask: np.ndarray, yb: np.ndarray, xb: np.ndarray) -> np.ndarray | None:
+        """Total bits of every planar tile of a ``(B, C, H, W)`` mask (``[b, i * nx + j]``), each tile
+        stored as its own stream, as :meth:`measure` on the slice gives; ``None`` for a column-order
+        stream (the caller measures tile by tile)."""
+        if self.p.order == "col":
+            return None
+        from .kernels import tile_stream_padding
+        counts = tile_stream_padding(np.ascontiguousarray(mask), np.asarray(yb, np.int64), np.asarray(xb, np.int64),
+                                     self.span())
+        entries = counts[..., 0] + counts[..., 1]
+        return (entries * (self.p.value_bits + self.width())).astype(np.float64)
+
     def _account(self, shape, nnz, pads):
         entries = nnz + pads
         meta = entries * self.width()

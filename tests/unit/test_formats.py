@@ -287,3 +287,19 @@ def test_bad_tensors_and_mismatched_decoders():
         f.expected((4, 4), 1.5)
     with pytest.raises(ConfigError):
         get_format("rle", run_bits="four")
+
+
+@pytest.mark.parametrize("name", ["rle", "zero_padded_delta"])
+def test_tile_bits_equal_measuring_each_tile(name):
+    from accelsim.formats import get_format
+    fmt = get_format(name)
+    rng = np.random.default_rng(5)
+    m = rng.random((2, 3, 11, 9)) < 0.2
+    yb, xb = np.array([0, 4, 11]), np.array([0, 3, 3, 9])    # an empty tile column too
+    got = fmt.tile_bits(m, yb, xb)
+    for b in range(2):
+        for i in range(2):
+            for j in range(3):
+                t = m[b, :, yb[i]:yb[i + 1], xb[j]:xb[j + 1]]
+                want = fmt.measure(t).total_bits if t.size else 0
+                assert got[b, i * 3 + j] == want, (b, i, j)
