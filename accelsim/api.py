@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Callable
 
@@ -90,15 +91,21 @@ def simulate_trace(arch: ArchConfig, trace: Trace, progress: Callable[[str], Non
     """Schema rows for every layer of *trace* on *arch* (a :class:`StatsTrace` runs the statistical mode)."""
     model = get_model(arch.model)()
     hw = model.hardware(arch.params)
+    table = arch.energy
+    pj = getattr(arch.params, "dram_pj_per_bit", None)
+    if hw is not None:
+        if pj is not None:   # the config's own DRAM energy joins the declared hardware (hardware.Dram)
+            hw.dram = dataclasses.replace(hw.dram, pj_per_bit=float(pj))
+        table = table.with_dram(hw.dram.pj_per_bit)
     inv = hw.inventory() if hw is not None else model.inventory(arch.params)
-    area = arch.energy.area_mm2(inv) if inv is not None else None
+    area = table.area_mm2(inv) if inv is not None else None
     rows = []
     for lt in trace.layers:
         if progress:
             progress(lt.name)
         res = model.simulate_stats(lt, arch.params) if getattr(lt, "statistical", False) \
             else model.simulate(lt, arch.params)
-        row = finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=arch.energy,
+        row = finish(res, lt, arch=arch.model, config=arch.name, workload=trace.workload, table=table,
                      hardware=hw)
         if area is not None:
             row["area_mm2"] = sum(area.values())

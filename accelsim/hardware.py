@@ -149,15 +149,20 @@ class Logic:
 
 @dataclass(frozen=True)
 class Dram:
-    """Off-chip memory: always a finite bandwidth, with where the number comes from."""
+    """Off-chip memory: always a finite bandwidth, with where the number comes from, and optionally its
+    own energy per bit (``None``: the energy table's DRAM figure, Horowitz's 20 pJ/bit at 45 nm)."""
     bytes_per_cycle: float
     source: str = ""
+    pj_per_bit: float | None = None
 
     def __post_init__(self):
         if not (isinstance(self.bytes_per_cycle, (int, float)) and math.isfinite(self.bytes_per_cycle)
                 and self.bytes_per_cycle > 0):
             raise ConfigError(f"DRAM bandwidth must be a finite number of bytes per cycle > 0, "
                               f"got {self.bytes_per_cycle!r}")
+        if self.pj_per_bit is not None and not (isinstance(self.pj_per_bit, (int, float))
+                                                and math.isfinite(self.pj_per_bit) and self.pj_per_bit > 0):
+            raise ConfigError(f"DRAM energy must be a finite number of pJ per bit > 0, got {self.pj_per_bit!r}")
 
 
 @dataclass

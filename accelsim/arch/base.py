@@ -36,11 +36,15 @@ class CommonParams:
     * ``freq_hz``: the clock, Hz;
     * ``dram_bytes_per_cycle``: DRAM bandwidth in bytes per clock cycle, finite and > 0 (every
       shipped config says where its number comes from);
-    * ``value_bits``: the datapath width of one operand value (what a multiplier takes), bits.
+    * ``value_bits``: the datapath width of one operand value (what a multiplier takes), bits;
+    * ``dram_pj_per_bit``: DRAM access energy, pJ per bit; ``None`` (the default) takes the energy
+      table's figure (Horowitz's 20 pJ/bit, which does not scale with the logic node). Set it when the
+      design's paper or its memory technology (LPDDR, HBM) states its own.
     """
     freq_hz: float = positive(1.0e9)
     dram_bytes_per_cycle: float = positive(16.0)
     value_bits: int = positive(16)
+    dram_pj_per_bit: float | None = positive(None)
 
 
 class ArchModel:

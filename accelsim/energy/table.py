@@ -113,6 +113,15 @@ class EnergyTable:
         scale = (self.node_scale ** 2)
         return {k: v * 1e-6 for k, v in area_um2(inventory, self.area, scale).items()}
 
+    def with_dram(self, pj_per_bit: float | None) -> "EnergyTable":
+        """This table with its DRAM energy replaced (a design's declared :class:`~accelsim.hardware.Dram`)."""
+        if pj_per_bit is None or pj_per_bit == self.dram_per_bit:
+            return self
+        t = EnergyTable(**{**self.__dict__})
+        t.dram_per_bit = float(pj_per_bit)
+        t.name = f"{self.name}[dram {pj_per_bit:g} pJ/bit]"
+        return t
+
     def scale_to_node(self, node_nm: float) -> "EnergyTable":
         if isinstance(node_nm, bool) or not isinstance(node_nm, (int, float)) or not math.isfinite(node_nm) \
                 or not 1 <= node_nm <= 1000:

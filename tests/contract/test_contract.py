@@ -145,3 +145,15 @@ def test_statistical_mode_agrees_with_the_trace(arch, case):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_statistical_mode_on_whole_resnet50(arch, pattern, density):
     _stats_vs_trace(arch, "resnet50", None, pattern, density)
+
+
+def test_declared_dram_energy_prices_the_dram_traffic():
+    # the table's DRAM is 20 pJ/bit (Horowitz); a config's own 5 pJ/bit prices the same bytes at a quarter
+    kw = dict(layers=["fc7"], density=0.3, act_density=0.5)
+    base = accelsim.simulate("sigma", "alexnet", **kw).iloc[0]
+    own = accelsim.simulate("sigma", "alexnet", overrides={"dram_pj_per_bit": 5.0}, **kw).iloc[0]
+    assert base["energy_dram_pj"] == pytest.approx(base["dram_bytes"] * 8 * 20.0)
+    assert own["energy_dram_pj"] == pytest.approx(own["dram_bytes"] * 8 * 5.0)
+    assert own["energy_pj"] - own["energy_dram_pj"] == pytest.approx(base["energy_pj"] - base["energy_dram_pj"])
+    with pytest.raises(accelsim.AccelsimError, match="dram_pj_per_bit"):
+        load_arch("sigma", {"dram_pj_per_bit": -1.0})
