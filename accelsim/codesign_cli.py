@@ -68,13 +68,39 @@ def plot_front(plan, path: Path) -> Path:
     return path
 
 
+#: each grid point simulates the whole workload: beyond this a search takes hours (and its fronts, memory)
+MAX_EVALUATIONS = 5000
+
+
+def _densities(text: str) -> list[float]:
+    from .workload import check_density
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            v = float(item)
+        except ValueError:
+            raise AccelsimError(f"--densities: '{item}' is not a number (e.g. 0.1,0.3,1.0)") from None
+        out.append(check_density(v, "--densities"))
+    if not out:
+        raise AccelsimError("--densities: give at least one density in (0, 1], e.g. 0.1,0.3,1.0")
+    return out
+
+
 def cli(args) -> None:
     archs = _configs(args.arch, args.param)
-    patterns = [p.strip() for p in args.patterns.split(",")]
-    densities = [float(x) for x in args.densities.split(",")]
+    patterns = [p.strip() for p in args.patterns.split(",") if p.strip()]
+    densities = _densities(args.densities)
+    if not patterns:
+        raise AccelsimError("--patterns: give at least one pattern, e.g. unstructured,nm:2:4")
     formats = [f.strip() for f in args.formats.split(",")] if args.formats else None
     layers = [x.strip() for x in args.layers.split(",")] if args.layers else None
     n = len(archs) * len(patterns) * len(densities)
+    if n > MAX_EVALUATIONS:
+        raise AccelsimError(f"the co-design grid has {n} (configuration, pattern, density) points, more than "
+                            f"{MAX_EVALUATIONS}; give fewer --param values, patterns or densities")
     with Progress(n, "codesign") as bar:
         opts = evaluate(args.workload, archs, patterns, densities, formats, act_density=args.act_density,
                         seed=args.seed, layers=layers, progress=lambda s: bar.update(1, s))

@@ -55,11 +55,36 @@ def read_frame(path: str | os.PathLike) -> pd.DataFrame:
         raise AccelsimError(f"results file '{path}' not found")
     try:
         if path.suffix == ".csv":
-            return pd.read_csv(path)
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix == ".json":
-            return pd.DataFrame(json.loads(path.read_text()))
-    except (ValueError, OSError) as e:
-        raise AccelsimError(f"{path}: cannot read results ({e})") from None
-    raise AccelsimError(f"results file '{path}': use .csv, .parquet or .json")
+            df = pd.read_csv(path)
+        elif path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif path.suffix == ".json":
+            df = pd.DataFrame(json.loads(path.read_text()))
+        else:
+            raise AccelsimError(f"results file '{path}': use .csv, .parquet or .json")
+    except (ValueError, OSError, TypeError) as e:
+        raise AccelsimError(f"{path}: cannot read results ({type(e).__name__}: {str(e).splitlines()[0][:120]})") \
+            from None
+    return check_results(df, str(path))
+
+
+#: what every results table has (the result schema's identity and totals), and which of them are numbers
+RESULT_KEYS = ("arch", "config", "workload", "layer", "pattern")
+RESULT_NUMBERS = ("weight_density", "act_density", "cycles", "latency_s", "energy_pj", "macs_dense")
+
+
+def check_results(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """*df* if it is a table of result rows (``accelsim run -o``, a sweep); one clear error otherwise."""
+    if df.empty:
+        return df
+    missing = [c for c in RESULT_KEYS + RESULT_NUMBERS if c not in df.columns]
+    if missing:
+        raise AccelsimError(f"{where}: not a table of accelsim results (no '{missing[0]}' column)")
+    for c in RESULT_NUMBERS:
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            bad = next((v for v in df[c] if not isinstance(v, (int, float)) or isinstance(v, bool)), df[c].iloc[0])
+            raise AccelsimError(f"{where}: column '{c}' must hold numbers, found {bad!r}")
+        v = df[c].to_numpy(dtype=float)
+        if not np.isfinite(v).all() or (v < 0).any():
+            raise AccelsimError(f"{where}: column '{c}' holds a negative, infinite or missing value")
+    return df

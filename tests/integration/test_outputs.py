@@ -91,3 +91,28 @@ def test_sweep_spec_with_an_unknown_profile_or_too_many_points_is_refused(capsys
                     "act_densities: [" + ",".join(f"{(i + 1) / 100}" for i in range(100)) + "]\n")
     code, _, err = run(capsys, "sweep", str(spec), "-o", str(tmp_path / "out"))
     assert code == 2 and "1.01e+06 combinations" in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text,needle", [("arch,layer,cycles\nx,y,3\n", "no 'config' column"),
+                                         (None, "column 'cycles' must hold numbers")])
+def test_plot_and_report_refuse_a_table_that_is_not_results(capsys, tmp_path, text, needle):
+    p = tmp_path / "res.csv"
+    if text is None:   # a real results file whose cycles became strings
+        assert run(capsys, *RUN, "-o", str(p))[0] == 0
+        import pandas as pd
+        df = pd.read_csv(p)
+        df["cycles"] = "many"
+        df.to_csv(p, index=False)
+    else:
+        p.write_text(text)
+    for cmd in (["plot", str(p), "-o", str(tmp_path / "plots")], ["report", str(p), "-o", str(tmp_path / "r.html")]):
+        code, _, err = run(capsys, *cmd)
+        assert code == 2 and needle in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("densities,needle", [("a", "'a' is not a number"), (",", "at least one density"),
+                                              ("0.5,1.5", "density")])
+def test_codesign_densities_are_checked(capsys, tmp_path, densities, needle):
+    code, _, err = run(capsys, "codesign", "-w", "alexnet", "--layers", "fc8", "--arch", "ideal",
+                       "--densities", densities, "-o", str(tmp_path / "cd"))
+    assert code == 2 and needle in err and not (tmp_path / "cd").exists()
