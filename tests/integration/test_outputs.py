@@ -111,7 +111,7 @@ def test_plot_and_report_refuse_a_table_that_is_not_results(capsys, tmp_path, te
 
 
 @pytest.mark.parametrize("densities,needle", [("a", "'a' is not a number"), (",", "at least one density"),
-                                              ("0.5,1.5", "density")])
+                                              ("0.5,1.5", "(0, 1]")])
 def test_codesign_densities_are_checked(capsys, tmp_path, densities, needle):
     code, _, err = run(capsys, "codesign", "-w", "alexnet", "--layers", "fc8", "--arch", "ideal",
                        "--densities", densities, "-o", str(tmp_path / "cd"))
