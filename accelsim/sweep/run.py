@@ -4,15 +4,18 @@ A task makes its trace once and runs every architecture variant of the spec
 on it, so traces are shared, not made per point. Executors:
 
 * ``serial`` - in this process;
-* ``processes`` - a local process pool (default: all cores);
+* ``processes`` - a local process pool (default: all cores), each worker with one BLAS thread;
 * ``dask`` - a local Dask cluster, or ``dask://HOST:PORT`` an existing one.
 
-Workers only compute; this process writes each finished point to the store
-as results arrive, so a killed sweep loses at most the points in flight.
+Workers only compute: a task comes back as the bytes of one Parquet file
+holding the rows of all its finished points (plus the errors of the points
+that raised). This process is the only writer: it stores each task's batch as
+results arrive, so a killed sweep loses at most the tasks in flight.
 """
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing as mp
 import os
 import sys
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 
 from .. import __version__
 from ..api import build_trace, simulate_trace
@@ -30,7 +34,7 @@ from ..errors import AccelsimError
 from ..progress import Progress
 from ..results import to_arrow
 from .spec import Point, Recipe, SweepSpec
-from .store import Store
+from .store import Store, batch_metadata
 
 
 @dataclass
@@ -43,23 +47,123 @@ class SweepOutcome:
     seconds: float
 
 
-def _parquet_bytes(rows: list[dict]) -> bytes:
+def _parquet_bytes(rows: list[dict], keys: list[str], json_columns: list[str] = ()) -> bytes:
+    """The Parquet file of a batch: *rows* of the points *keys*, the keys in its schema metadata."""
     import pyarrow.parquet as pq
     buf = io.BytesIO()
-    pq.write_table(to_arrow(rows), buf)
+    pq.write_table(to_arrow(rows).replace_schema_metadata(batch_metadata(keys, json_columns)), buf)
     return buf.getvalue()
+
+
+@dataclass
+class TaskResult:
+    """What a task returns: its finished points as Parquet batches, and the errors of the others."""
+    #: ``(point keys, the Parquet file holding their rows)``: one batch per task (more only when the
+    #: points' columns cannot share one table, see :func:`_batches`)
+    batches: list[tuple[list[str], bytes]]
+    #: ``(point key, error record)`` for each point that raised
+    failed: list[tuple[str, dict]]
+
+
+#: the kinds of value a Parquet column can hold together (ints and floats share a float column)
+_KINDS = {int: "number", float: "number", bool: "bool", str: "str", type(None): None}
+#: the values a column of clashing kinds can hold as JSON text, each read back as it was
+_JSON_EXACT = (int, float, bool, str, type(None))
+
+
+def _kind(v) -> str | None:
+    k = _KINDS.get(type(v), "?")
+    if k != "?":
+        return k
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "number"
+    return type(v).__name__
+
+
+def _kinds(rows: list[dict]) -> dict[str, set]:
+    kinds: dict[str, set] = {}
+    for r in rows:
+        for c, v in r.items():
+            k = _kind(v)
+            if k is not None:
+                kinds.setdefault(c, set()).add(k)
+    return kinds
+
+
+def _table_rows(group: list[tuple[str, list[dict]]]) -> tuple[list[dict], list[str]] | None:
+    """The rows of *group*'s points as one table's, and the columns they hold as JSON text.
+
+    Designs name their own columns, and one may fill with text a column another fills with numbers: such
+    a column is stored as the JSON of each value (:func:`accelsim.sweep.store.load_results` reads each back
+    as its point wrote it). ``None`` if a clashing column holds values JSON cannot (arrays, numpy scalars).
+    """
+    rows = [r for _, rr in group for r in rr]
+    clash = [c for c, k in _kinds(rows).items() if len(k) > 1]
+    if not clash:
+        return rows, []
+    if not all(type(r.get(c)) in _JSON_EXACT for r in rows for c in clash):
+        return None
+    return [{**r, **{c: json.dumps(r[c]) for c in clash if r.get(c) is not None}} for r in rows], clash
+
+
+def _groups(done: list[tuple[str, list[dict]]]) -> list[list[tuple[str, list[dict]]]]:
+    """*done* split into as few groups as have no column of clashing kinds."""
+    groups: list[tuple[dict, list]] = []
+    for key, rows in done:
+        kinds = {c: next(iter(k)) for c, k in _kinds(rows).items()}
+        for seen, members in groups:
+            if all(seen.get(c, k) == k for c, k in kinds.items()):
+                seen.update(kinds)
+                members.append((key, rows))
+                break
+        else:
+            groups.append((kinds, [(key, rows)]))
+    return [members for _, members in groups]
+
+
+def _batches(done: list[tuple[str, list[dict]]], failed: list[tuple[str, dict]]) -> list[tuple[list[str], bytes]]:
+    """The Parquet batches holding the points of *done*: one, unless a column's values clash in a way JSON
+    text cannot hold (:func:`_table_rows`; then as few as :func:`_groups` makes). A point whose own rows
+    cannot be stored joins *failed*; the others are still stored."""
+    if not done:
+        return []
+    whole = _table_rows(done)
+    groups = [done] if whole is not None else _groups(done)
+    out = []
+    for group in groups:
+        keys = [k for k, _ in group]
+        try:
+            table = whole if whole is not None else _table_rows(group)
+            if table is None:
+                raise ValueError("a column holds values of clashing types")
+            out.append((keys, _parquet_bytes(table[0], keys, table[1])))
+            continue
+        except Exception:  # noqa: BLE001 - find which points cannot be stored; the others still are
+            pass
+        for k, rows in group:
+            try:
+                table = _table_rows([(k, rows)])
+                if table is None:
+                    raise ValueError("a column holds values of clashing types")
+                out.append(([k], _parquet_bytes(table[0], [k], table[1])))
+            except Exception as e:  # noqa: BLE001
+                failed.append((k, {"error": f"{type(e).__name__}: {e}", "stage": "store",
+                                   "traceback": traceback.format_exc()}))
+    return out
 
 
 #: at most this many workers per core (more only thrash; a huge --workers would fork without limit)
 MAX_WORKERS_PER_CPU = 4
 
 
-def run_task(recipe: Recipe, points: list[Point], workload=None) -> list[tuple[str, bytes | None, dict | None]]:
+def run_task(recipe: Recipe, points: list[Point], workload=None) -> TaskResult:
     """Make the trace of *recipe* and run every point's arch on it. Never raises: errors are returned.
 
     *workload* is the recipe's workload already loaded by the driver (its content travels with the task,
-    so workers never read the driver's files). Each finished point comes back as the bytes of its Parquet
-    file: the workers do the table work in parallel and the driver only writes files.
+    so workers never read the driver's files). The finished points come back together as the bytes of one
+    Parquet file: the workers do the table work in parallel and the driver only writes files.
     """
     try:
         tr = build_trace(workload if workload is not None else recipe.workload,
@@ -68,23 +172,29 @@ def run_task(recipe: Recipe, points: list[Point], workload=None) -> list[tuple[s
                          act_density=recipe.act_density, seed=recipe.seed, clustered=recipe.clustered)
     except Exception as e:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
         err = {"error": f"{type(e).__name__}: {e}", "stage": "trace", "traceback": traceback.format_exc()}
-        return [(p.key, None, err) for p in points]
-    out = []
+        return TaskResult([], [(p.key, err) for p in points])
+    done, failed = [], []
     for p in points:
         try:
             rows = simulate_trace(p.arch.config, tr)
             cols = p.columns()
             for r in rows:
                 r.update(cols)
-            out.append((p.key, _parquet_bytes(rows), None))
+            done.append((p.key, rows))
         except Exception as e:  # noqa: BLE001
-            out.append((p.key, None, {"error": f"{type(e).__name__}: {e}", "stage": "simulate",
-                                      "traceback": traceback.format_exc()}))
-    return out
+            failed.append((p.key, {"error": f"{type(e).__name__}: {e}", "stage": "simulate",
+                                   "traceback": traceback.format_exc()}))
+    return TaskResult(_batches(done, failed), failed)
+
+
+def _worker_init() -> None:
+    """Worker initializer: die with the driver; one BLAS thread (the pool already runs a worker per core)."""
+    _die_with_parent()
+    _one_blas_thread()
 
 
 def _die_with_parent() -> None:
-    """Worker initializer: on Linux, the kernel kills this worker when the driver dies (even by kill -9)."""
+    """On Linux, the kernel kills this worker when the driver dies (even by kill -9)."""
     try:
         import ctypes
         import signal
@@ -94,6 +204,43 @@ def _die_with_parent() -> None:
             os._exit(1)
     except (OSError, AttributeError):   # pragma: no cover - not Linux
         pass
+
+
+#: the thread-count setters of the OpenBLAS builds numpy and scipy ship (prefixed, 64-bit) and of a plain one
+_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
+                 "scipy_openblas_set_num_threads", "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def _one_blas_thread() -> None:
+    """Set every loaded OpenBLAS to one thread in this process.
+
+    A forked worker inherits numpy's OpenBLAS sized for the whole machine (its environment variables are
+    read once, at import); with a worker per core, each worker's BLAS threads then spin against the other
+    workers for the same cores, which made the processes executor slower than serial. Results do not
+    change: a thread count only splits the output among threads. Linux only; elsewhere a no-op.
+    """
+    import ctypes
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:   # address, perms, offset, device, inode, path
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and "openblas" in os.path.basename(parts[5].strip()).lower():
+                    libs.add(parts[5].strip())
+    except OSError:   # pragma: no cover - not Linux
+        return
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int]
+                fn.restype = None
+                fn(1)
+                break
 
 
 def _load_workloads(tasks) -> dict:
@@ -147,14 +294,14 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
     store = Store(directory)
     store.init()
     keys = {p.key for p in spec.points}
-    _, bad = store.audit(keys)
+    good, bad = store.audit(keys)
     if bad:   # never trust a point file this sweep cannot read: set it aside, recompute it
         q = store.quarantine(list(bad))
         for name, why in bad.items():
             print(f"note: {name} {why}; moved to {q}", file=sys.stderr)
     store.write_manifest({"name": spec.name, "version": __version__, "spec": spec.raw,
                           "points": [{"key": p.key, "arch": p.arch.label, **p.recipe.as_dict()} for p in spec.points]})
-    done_before = store.done() & {p.key for p in spec.points}
+    done_before = good   # the bad files' keys are not in it: they are recomputed
     tasks = _tasks(spec, done_before)
     todo = sum(len(t[1]) for t in tasks)
     loaded = _load_workloads(tasks)
@@ -162,15 +309,18 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
     n_ok = n_fail = 0
     bar = Progress(todo, f"sweep {spec.name}", enabled=progress)
 
-    def collect(results):
+    def collect(res: TaskResult):
         nonlocal n_ok, n_fail
-        for key, data, err in results:
-            if err is None:
-                store.write_point_bytes(key, data)
-                n_ok += 1
-            else:
-                store.write_failure(key, err)
-                n_fail += 1
+        for keys, data in res.batches:
+            store.write_batch(keys, data)   # the batch's points are stored together, or not at all
+            n_ok += len(keys)
+            for key in keys:
+                bar.update(1, key[:8])
+                if on_point:
+                    on_point(key)
+        for key, err in res.failed:
+            store.write_failure(key, err)
+            n_fail += 1
             bar.update(1, key[:8])
             if on_point:
                 on_point(key)
@@ -184,7 +334,7 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
             # fork where there is one: workers inherit the loaded modules and compiled kernels instead of
             # importing and loading them again (a spawned process, such as bench's, would otherwise pass on spawn)
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_die_with_parent) as pool:
+            with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init) as pool:
                 futs = [pool.submit(run_task, r, p, loaded.get(r.workload)) for r, p in tasks]
                 for f in as_completed(futs):
                     collect(f.result())

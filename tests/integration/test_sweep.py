@@ -16,6 +16,13 @@ SMALL = {"archs": [{"name": "ideal", "params": {"peak_macs_per_cycle": [64, 256]
          "act_densities": [0.5], "seeds": [0, 1]}
 
 
+def _batch_keys(path):
+    import json
+
+    import pyarrow.parquet as pq
+    return json.loads(pq.read_schema(path).metadata[b"accelsim_points"])
+
+
 def _sorted(df):
     return df.sort_values(["point", "layer"]).reset_index(drop=True)
 
@@ -69,9 +76,10 @@ def test_interrupted_sweep_resumes_to_the_same_rows(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_sweep(spec, tmp_path / "part", executor="serial", progress=False, on_point=stop_after_five)
     st = status(tmp_path / "part")
-    assert st["done"] == 5 and st["remaining"] == 7
+    # a task's two points are stored together: the interrupt came after the third batch was written
+    assert st["done"] == 6 and st["remaining"] == 6
     again = run_sweep(spec, tmp_path / "part", executor="serial", progress=False)
-    assert again.skipped == 5 and again.done == 7
+    assert again.skipped == 6 and again.done == 6
     a, b = _sorted(load_results(tmp_path / "full")), _sorted(load_results(tmp_path / "part"))
     assert len(a) == len(b) == 12
     pd.testing.assert_frame_equal(a, b)
@@ -108,8 +116,9 @@ def test_a_failing_point_does_not_stop_the_others(tmp_path):
 
 def test_kill_9_then_resume(tmp_path):
     spec_file = tmp_path / "s.yaml"
-    spec_file.write_text("archs: [ideal]\nworkloads: ['gemm:512x64x512']\ndensities: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\n"
-                         "seeds: [0, 1, 2, 3]\n")
+    # 12 tasks (6 densities x 2 seeds) of 2 points (arch variants): one batch file each
+    spec_file.write_text("archs: [{name: ideal, params: {peak_macs_per_cycle: [64, 256]}}]\n"
+                         "workloads: ['gemm:512x64x512']\ndensities: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\nseeds: [0, 1]\n")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "accelsim.cli", "sweep", str(spec_file), "-o", str(out),
@@ -122,12 +131,15 @@ def test_kill_9_then_resume(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = len(list((out / "points").glob("*.parquet")))
-    assert 3 <= partial <= 24
+    assert 3 <= partial <= 12
+    assert status(out)["done"] == 2 * partial   # whole batches only
     subprocess.run([sys.executable, "-m", "accelsim.cli", "sweep", str(spec_file), "-o", str(out), "--executor",
                     "serial"], check=True, capture_output=True)
     df = load_results(out)
     assert len(df) == 24 and df["point"].is_unique
     assert not list((out / "points").glob(".*.tmp"))
+    held = [k for p in (out / "points").glob("*.parquet") for k in _batch_keys(p)]
+    assert len(held) == 24 and set(held) == set(df["point"])   # no point stored twice
 
 
 def test_bad_point_files_are_named_set_aside_and_recomputed(tmp_path):
