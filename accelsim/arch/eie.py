@@ -13,10 +13,13 @@ trace:
   relative}}``: the 4-bit codebook index and the 4-bit relative row index are
   the format's, the 16-bit datapath is ``value_bits``). The encoder gives the
   stored entries (real + padding), value, index and pointer bits. For EIE's
-  own format the per-column entry counts are taken in one numba pass over the
-  layer and checked, round by round, against the encoder's count of the same
-  slices; any other column-pointer format is encoded in full, slice by slice.
-  One pointer width serves every PE (the widest slice's; the paper's are 16).
+  own format the per-column entry counts (real and padding) are taken in one
+  numba pass over the layer and the encoder prices them: the value and index
+  bits of a stored entry in a slice of the round's rows, and its measure of
+  the widest slice for the pointer width (tests check the counts against the
+  encoder's measure of every slice); any other column-pointer format is
+  encoded in full, slice by slice. One pointer width serves every PE (the
+  widest slice's; the paper's are 16).
 * **Output rounds (Sec. IV, Activation Read/Write).** A PE accumulates into a
   register file of ``act_regs_per_pe`` (64) destination activations; a layer
   with more than ``pes * 64`` outputs runs in several rounds of 64 local rows,
@@ -56,7 +59,11 @@ step per (broadcast, PE) instead of per cycle::
 A PE whose every cost is at most one cycle never holds the broadcast when the
 FIFOs are 2 or more deep (by induction ``F_p[k] <= A_k + 2``) and finishes at
 ``A_last + 1 + cost``: the recurrence leaves such PEs out (one row per PE, the
-common case of small layers on 64 PEs, costs nothing).
+common case of small layers on 64 PEs, costs nothing; with every PE left out
+the broadcast is never held and the layer takes one cycle per broadcast plus
+the last one's cost). The PEs it follows keep their slack ``F_p[k] - A_k``,
+which is small (bounded by ``depth`` times the largest cost), in 16-bit SIMD
+lanes (:func:`_broadcast_schedule`).
 
 **The cycle account** (docs/CONTRIBUTING.md): ``macs_performed`` is every stored
 entry processed (padding included: the hardware multiplies by the zero) on
@@ -129,7 +136,8 @@ from functools import cached_property, lru_cache
 from typing import Literal, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from ..config import positive
 from ..energy import ActionCounts
@@ -322,51 +330,69 @@ def _split(slices):
 
 
 @njit(cache=True)
-def _column_slices(mask, pes, regs, rounds, run_bits):
-    M, K = mask.shape
-    slices = _new_slices(rounds, pes, K)
-    cols = np.empty(K, np.int64)
-    for p in range(min(pes, M)):     # PE by PE, so that its slices stay in cache
+def _column_entries(w, pes, regs, rounds, run_bits):
+    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over the rows of
+    ``w`` (rows x K; a weight is stored when nonzero), PE by PE; the caller has the formats encoder price them
+    (tests check the counts against its measure of every slice).
+
+    The rule of :func:`_count_row` (Sec. III-B), kept per column instead of per nonzero so that the loop over a
+    row's columns has no branch: ``last[j]`` is the local row of the column's last entry in the current round.
+    Absolute indices (``run_bits < 0``) never pad.
+    """
+    M, K = w.shape
+    entries = np.zeros((rounds, pes, K), np.int32)
+    real = np.zeros((rounds, pes, K), np.int32)
+    last = np.empty(K, np.int64)
+    shift = run_bits if run_bits >= 0 else 63          # a gap is below 2**63: no padding entry
+    for p in range(min(pes, M)):
         for i in range(p, M, pes):
             li = i // pes
             r = li // regs
-            row = mask[i]
-            n = 0
-            for j in range(K):       # branch-free gather of the row's nonzero columns
-                cols[n] = j
-                n += row[j]
-            _count_row(slices, r, p, li - r * regs, cols, n, run_bits)
-    return slices
-
-
-def _column_entries(mask, pes, regs, rounds, run_bits):
-    """Stored entries and nonzeros of every column slice, ``[round, pe, column]``, in one pass over ``mask``
-    (checked against the formats encoder by the caller)."""
-    return _split(_column_slices(mask, pes, regs, rounds, run_bits))
+            c = li - r * regs
+            if c == 0:                                  # a new round: a new slice per column
+                last[:] = -1
+            ent = entries[r, p]
+            nnz = real[r, p]
+            row = w[i]
+            for j in range(K):
+                m = np.int64(row[j] != 0)
+                ent[j] += m * (1 + ((c - last[j] - 1) >> shift))
+                last[j] += m * (c - last[j])
+                nnz[j] += m
+    return entries, real
 
 
 @njit(cache=True)
-def _vector_stream(mask_t):
-    """From the ``N x K`` nonzero mask (one vector a row): ``(ptr, idx, per_column)``, the nonzero columns of
-    vector ``n`` in index order at ``idx[ptr[n]:ptr[n + 1]]``, and each column's count of nonzero vectors."""
-    N, K = mask_t.shape
-    ptr = np.zeros(N + 1, np.int64)
+def _vector_stream(bits_t, N):
+    """From the vectors' bit sets (``bits_t[w, k]``, bit ``b``: column ``k`` nonzero in vector ``64 w + b``; the
+    transpose of :func:`vector_bits`): ``(ptr, idx, per_column)``, the nonzero columns of vector ``n`` in index
+    order at ``idx[ptr[n]:ptr[n + 1]]``, and each column's count of nonzero vectors."""
+    words, K = bits_t.shape
     per_column = np.zeros(K, np.int64)
-    for n in range(N):
-        row = mask_t[n]
-        c = 0
+    for w in range(words):
         for k in range(K):
-            c += row[k]
-            per_column[k] += row[k]
-        ptr[n + 1] = ptr[n] + c
-    idx = np.empty(ptr[N] + K, np.int64)   # room for the branch-free gather's last writes
-    for n in range(N):
-        o = ptr[n]
-        row = mask_t[n]
-        for k in range(K):
-            idx[o] = k
-            o += row[k]
-    return ptr, idx[:ptr[N]], per_column
+            per_column[k] += _popcount(bits_t[w, k])
+    total = per_column.sum()
+    ptr = np.zeros(N + 1, np.int64)
+    idx = np.empty(total + K, np.int32)    # room for the branch-free gather's last writes
+    o = 0
+    for w in range(words):
+        row = bits_t[w]                     # 64 vectors' columns, contiguous
+        for b in range(min(64, N - 64 * w)):
+            sh = np.uint64(b)
+            for k in range(K):
+                idx[o] = k
+                o += np.int64((row[k] >> sh) & np.uint64(1))
+            ptr[64 * w + b + 1] = o
+    return ptr, idx[:total], per_column
+
+
+def _stream(mask: np.ndarray):
+    """``K x N`` nonzero mask (one vector a column) -> ``(ptr, idx, per_column, bits)``: the stream of
+    :func:`_vector_stream` and the columns' bit sets (:func:`vector_bits`)."""
+    bits = vector_bits(mask)
+    ptr, idx, per_column = _vector_stream(np.ascontiguousarray(bits.T), mask.shape[1])
+    return ptr, idx, per_column, bits
 
 
 @njit(cache=True)
@@ -390,6 +416,25 @@ def _pe_layout(entries, has_rows, epr):
                 last[t, j, p] = (off + e - 1) // epr if e > 0 else off // epr - 1
                 off += e
     return cost, first, last
+
+
+@njit(cache=True)
+def _fill_lanes(entries, has_rows, follow, cost, left_out):
+    """``cost[t, j, l]``: cycles of the ``l``-th followed PE on column ``j`` of table ``t``, PE innermost;
+    ``left_out[t, j]``: the largest of the other PEs'."""
+    T, P, K = entries.shape
+    for t in range(T):
+        lane = 0
+        for p in range(P):
+            live = has_rows[t, p]
+            ent = entries[t, p]
+            if follow[p]:
+                for j in range(K):
+                    cost[t, j, lane] = max(ent[j], 1) * live
+                lane += 1
+            else:
+                for j in range(K):
+                    left_out[t, j] = max(left_out[t, j], max(ent[j], 1) * live)
 
 
 @njit(cache=True)
@@ -434,7 +479,7 @@ def _bits_set(words):
 
 
 @njit(cache=True)
-def _row_reads(first, last, x_bits, rounds):
+def _row_reads(entries, epr, x_bits, x_count, rounds):
     """Sparse-matrix SRAM rows each PE reads, with the row it fetched last kept.
 
     Sec. IV: a read fetches a 64-bit row of eight entries and the read unit hands out one a cycle;
@@ -442,40 +487,82 @@ def _row_reads(first, last, x_bits, rounds):
     elements are wasted", i.e. when it does not, they are used. A PE visits its rows in storage order
     during a pass over one input vector (one round), so it reads each row that a processed slice
     touches exactly once: the count is, per row, the vectors in which any slice touching it has a
-    nonzero activation. ``x_bits[g, j]``: bit ``n`` set when column ``j`` of group ``g`` is nonzero in
-    vector ``n`` (uint64 words).
+    nonzero activation. A PE's slices are stored one after another, table by table (group, round), column
+    by column, ``epr`` entries to a row (``entries[t, p, j]``; :func:`_pe_layout` gives each slice's first and
+    last row). ``x_bits[g, j]``: bit ``n`` set when column ``j`` of group ``g`` is nonzero in vector ``n``
+    (uint64 words); ``x_count[g, j]``: those bits' count.
     """
-    T, K, P = first.shape
+    T, P, K = entries.shape
+    W = x_bits.shape[2]
+    shift = _log2_exact(epr)           # rows of a power-of-two entries: shifts, not divisions
     reads = np.zeros(P, np.int64)
-    acc = np.zeros(x_bits.shape[2], np.uint64)     # vectors in which the current row is read
-    for t in range(T):
-        xb = x_bits[t // rounds]
-        for p in range(P):
-            row = -1
+    acc = np.zeros(W, np.uint64)       # vectors in which the held row is read
+    for p in range(P):
+        off = 0
+        for t in range(T):
+            g = t // rounds
+            held = -1                  # the row fetched last in this pass (over one vector)
+            n = 0                      # rows read (a local: no store on the loop's path)
+            acc[:] = 0
+            word = np.uint64(0)        # acc when it is one word (up to 64 vectors): kept in a register
             for j in range(K):
-                a = first[t, j, p]
-                b = last[t, j, p]
-                if b < a:                      # an empty slice reads nothing
+                e = entries[t, p, j]
+                if e == 0:                     # an empty slice reads nothing
                     continue
-                if a != row:
-                    if row >= 0:
-                        reads[p] += _bits_set(acc)
-                    acc[:] = xb[j]
-                else:
-                    acc |= xb[j]
-                row = a
-                if b > a:                      # the slice runs on: its first row is done, its middle rows
-                    n = _bits_set(xb[j])       # are read whenever it is processed
-                    reads[p] += _bits_set(acc) + (b - a - 1) * n
-                    acc[:] = xb[j]
-                    row = b
-            if row >= 0:
-                reads[p] += _bits_set(acc)
+                a = off >> shift if shift >= 0 else off // epr              # its first row ...
+                b = (off + e - 1) >> shift if shift >= 0 else (off + e - 1) // epr   # ... and its last
+                off += e
+                # a new row (fetch): the held one has been read in the vectors of its slices; a slice that runs
+                # on (spans) has its first row done and its middle rows read whenever it is processed
+                fetch = a != held
+                spans = b > a
+                if W == 1:                     # one word: no branch on the data
+                    x = x_bits[g, j, 0]
+                    v = x | (np.uint64(0) if fetch else word)
+                    n += fetch * _popcount(word) + spans * (_popcount(v) + (b - a - 1) * x_count[g, j])
+                    word = x if spans else v
+                else:                          # several words: the work is in the words, so branches pay
+                    if fetch:
+                        for w in range(W):
+                            n += _popcount(acc[w])
+                            acc[w] = x_bits[g, j, w]
+                    else:
+                        for w in range(W):
+                            acc[w] |= x_bits[g, j, w]
+                    if spans:
+                        for w in range(W):
+                            n += _popcount(acc[w])
+                            acc[w] = x_bits[g, j, w]
+                        n += (b - a - 1) * x_count[g, j]
+                held = b
+            reads[p] += n + _popcount(word) + _bits_set(acc)
     return reads
 
 
 @njit(cache=True)
-def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, ring):
+def _log2_exact(n):
+    """``log2(n)`` for a power of two, else -1."""
+    if n <= 0 or n & (n - 1):
+        return -1
+    s = 0
+    while (1 << s) < n:
+        s += 1
+    return s
+
+
+@intrinsic
+def _narrow_add(typingctx, a, b):
+    """``a + b`` at the operands' own integer width. Numba widens integer arithmetic to 64 bits; the FIFO
+    recurrence's slacks are small, and 16-bit lanes put four times the PEs in each SIMD instruction."""
+    if isinstance(a, types.Integer) and a == b:
+        def codegen(context, builder, signature, args):
+            return builder.add(args[0], args[1])
+        return a(a, b), codegen
+    return None
+
+
+@njit(cache=True)
+def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, depth):
     """The FIFO recurrence over the activation stream (module docstring).
 
     ``cost[g * rounds + r, j, p]``: cycles PE ``p`` spends on column ``j`` in
@@ -484,16 +571,28 @@ def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, ring
     left out (all costs <= 1, so they never hold the broadcast). The stream is,
     for each group ``g`` and vector ``n`` (``x_ptr[g * vectors + n]`` .. ``+1``
     into ``x_idx``: the vector's nonzero columns in order), for each round,
-    every nonzero column. ``ring`` (``depth x PEs``, zeros) holds ``F_p`` of the
-    last ``depth`` activations.
+    every nonzero column.
+
+    Each PE's state is its slack ``D_p = F_p[k] - A_k`` (when it is free again,
+    counted from the last broadcast): ``D_p = max(D_p - (A_k - A_{k-1}), 1) +
+    cost_p[k]``, and ``A_k + max_p D_p`` is the ``max_p F_p[k]`` that the
+    broadcast ``depth`` activations later waits for. With ``c`` the largest
+    cost, ``F_p[k] <= max(F_p[k - depth], A_k + 1) + depth c`` and ``F_p[k -
+    depth] <= A_k``, so ``1 <= D_p <= depth c + 1`` and a step moves the slack
+    down by at most ``depth c + 1``: it runs in the cost table's integer width,
+    which the caller picks to hold ``(depth + 1) c + 2`` (:func:`_lanes`; 16
+    bits on the published config), so that one SIMD instruction covers many
+    PEs.
 
     Returns ``(cycles, broadcasts, full_stall_cycles)``.
     """
-    depth, P = ring.shape
+    P = cost.shape[2]
     groups = cost.shape[0] // rounds
-    # max_p F_p of each activation in the ring: the broadcast that reuses its slot waits for it. Kept as the
-    # ring is written, so no reduction sits on the path from one broadcast to the next.
-    ring_max = np.zeros(depth, ring.dtype)
+    one = cost.dtype.type(1)
+    slack = np.ones(P, cost.dtype)       # F_p = 0 before the first broadcast (A_0 = 0, counted from A = -1)
+    # max_p F_p of the last ``depth`` activations: the broadcast that reuses a slot waits for it (zeros
+    # before the first ``depth``: no wait)
+    ring_max = np.zeros(depth, np.int64)
     a_prev = -1
     k = 0
     slot = 0           # k % depth, kept without a division per step
@@ -507,21 +606,18 @@ def _broadcast_schedule(cost, cost_left_out, x_ptr, x_idx, vectors, rounds, ring
                 t = g * rounds + r
                 for q in range(lo, hi):
                     j = x_idx[q]
-                    a = a_prev + 1
-                    if k >= depth and ring_max[slot] > a:
-                        a = ring_max[slot]
+                    a = max(a_prev + 1, ring_max[slot])     # no branch: a stall is data-dependent
                     stall += a - a_prev - 1
-                    start = a + 1
-                    prev = slot - 1 if slot > 0 else depth - 1
-                    m = 0
-                    for p in range(P):     # 2-D indexing: a row view per step would cost reference counting
-                        f = ring[prev, p]
-                        f = (f if f > start else start) + cost[t, j, p]
-                        ring[slot, p] = f
-                        m = max(m, f)
-                    ring_max[slot] = m
+                    back = cost.dtype.type(a_prev - a)
+                    m = cost.dtype.type(0)
+                    for p in range(P):         # 3-D indexing: a row view per step would cost reference counting
+                        d = _narrow_add(slack[p], back)
+                        d = _narrow_add(d if d > one else one, cost[t, j, p])
+                        slack[p] = d
+                        m = d if d > m else m
+                    ring_max[slot] = a + m
                     slot = slot + 1 if slot + 1 < depth else 0
-                    tail = start + cost_left_out[t, j]
+                    tail = a + 1 + cost_left_out[t, j]
                     a_prev = a
                     k += 1
     total = 0
@@ -648,8 +744,7 @@ class EIEPlan:
     @cached_property
     def sram_reads(self) -> np.ndarray:
         """Sparse-matrix SRAM rows each PE reads over the stream (:func:`_row_reads`)."""
-        _, first, last = self._layout
-        return _row_reads(first, last, self.x_bits, self.rounds)
+        return _row_reads(self.entries, self.epr, self.x_bits, self.x_count, self.rounds)
 
 
 def plan_layer(lt, p: EIEParams) -> EIEPlan:
@@ -657,10 +752,9 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
 
     For EIE's own format (``csc`` with a fixed index width) the per-column entry
     counts come from one numba pass over the layer (:func:`_column_entries`) and
-    each round's counts are checked against the encoder's ``measure`` of that
-    round's slices (laid side by side, one column stream per PE and column);
-    any other format is encoded in full, slice by slice, and its column
-    pointers give the counts.
+    the encoder prices each round's (:meth:`_StorageSum.add_round`); any other
+    format is encoded in full, slice by slice, and its column pointers give the
+    counts.
     """
     lay = lt.layer
     fmt = p.weight_encoder()
@@ -705,10 +799,6 @@ def plan_layer(lt, p: EIEParams) -> EIEPlan:
                    x_bits=x_bits, groups=G, rounds=rounds, vectors=vectors, K=K, M_group=Mg, storage=storage, epr=epr)
 
 
-#: columns per encoder call when checking a round (keeps the encoder's per-column state in cache)
-_MEASURE_COLUMNS = 65536
-
-
 class _StorageSum:
     """Adds up the encoder's accounting of every PE slice; one pointer width for all (the widest slice's)."""
 
@@ -718,32 +808,25 @@ class _StorageSum:
         self.pe_bits = np.zeros(pes, np.float64)
 
     def add_round(self, fmt, mask, r, pes, regs, ent, real):
-        """One round of one group: the encoder measures its slices side by side (each column of the
-        ``local rows x (pes * K)`` view is one PE's column slice) and the widest slice for the pointer width."""
+        """One round of one group from its column counts (``ent``, ``real``: ``[pe, column]``), priced by the
+        encoder: the value and index bits of a stored entry in a slice of the round's local rows
+        (:func:`_entry_split`), and its measure of the widest slice for the pointer width."""
         Mg, K = mask.shape
         lo, hi = r * regs * pes, min(Mg, (r + 1) * regs * pes)
-        n_local = -(-(hi - lo) // pes)
-        sub = mask[lo:hi]
-        if n_local * pes != hi - lo:
-            sub = np.concatenate([sub, np.zeros((n_local * pes - (hi - lo), K), np.bool_)])
-        side = sub.reshape(n_local, pes * K)
-        nnz = pads = vbits = ibits = 0
-        for c in range(0, pes * K, _MEASURE_COLUMNS):   # column streams are independent: measure in chunks
-            enc = _measure(fmt, side[:, c:c + _MEASURE_COLUMNS])
-            nnz, pads = nnz + int(enc.nnz), pads + int(enc.padding_entries)
-            vbits, ibits = vbits + int(enc.value_bits), ibits + int(enc.breakdown.get("indices", 0))
+        try:
+            vb, ib = _entry_split(fmt, -(-(hi - lo) // pes))
+        except FormatError as e:
+            raise ModelError(f"eie: the weight format cannot store a PE slice: {e}") from None
         pe_entries = ent.sum(axis=1, dtype=np.int64)
-        if nnz != int(real.sum(dtype=np.int64)) or nnz + pads != int(pe_entries.sum()):
-            raise ModelError(f"eie: column counts disagree with the '{fmt.name}' encoder ({pe_entries.sum()} vs "
-                             f"{nnz + pads} entries in round {r})")
-        if nnz + pads:
-            self.pe_bits += pe_entries * ((vbits + ibits) / (nnz + pads))
+        stored, nnz = int(pe_entries.sum()), int(real.sum(dtype=np.int64))
+        if stored:
+            self.pe_bits += pe_entries * float(vb + ib)
         widest = int(np.argmax(pe_entries))
         self._widen(_measure(fmt, mask[lo + widest:hi:pes]), K)
         self.nnz += nnz
-        self.pads += pads
-        self.vbits += vbits
-        self.ibits += ibits
+        self.pads += stored - nnz
+        self.vbits += stored * vb
+        self.ibits += stored * ib
 
     def add_slice(self, pe, enc, K):
         idx = int(enc.breakdown.get("indices", 0))
@@ -826,14 +909,14 @@ def _activation_stream(lt):
     ptrs, idxs, counts, bits = [np.zeros(1, np.int64)], [], [], []
     offset = 0
     for mask in lt.x_masks():
-        ptr, idx, per_column = _vector_stream(np.ascontiguousarray(mask.T))    # N x K: one vector per row
+        ptr, idx, per_column, x_bits = _stream(mask)
         counts.append(per_column)
-        bits.append(vector_bits(mask))
+        bits.append(x_bits)
         idxs.append(idx)
         ptrs.append(offset + ptr[1:])
         offset += int(ptr[-1])
     x_ptr = np.concatenate(ptrs).astype(np.int64)
-    x_idx = np.concatenate(idxs) if idxs else np.zeros(0, np.int64)
+    x_idx = idxs[0] if len(idxs) == 1 else np.concatenate(idxs)
     return x_ptr, x_idx, np.stack(counts).astype(np.int64), np.stack(bits), lay.N
 
 
@@ -847,9 +930,39 @@ def vector_bits(mask: np.ndarray) -> np.ndarray:
     return out.view("<u8").astype(np.uint64, copy=False)
 
 
+class Lanes(NamedTuple):
+    """The PEs the FIFO recurrence follows, one SIMD lane each, and what the others add."""
+    cost: np.ndarray        # (tables, K, followed PEs): cycles per column slice, in the slack's integer width
+    left_out: np.ndarray    # (tables, K) int32: the largest cost among the PEs left out
+
+
+def _slack_dtype(cmax: int, depth: int):
+    """The narrowest integer width that holds the recurrence's slacks for costs up to *cmax*
+    (:func:`_broadcast_schedule`)."""
+    span = (depth + 1) * max(cmax, 1) + 2
+    for dtype in (np.int16, np.int32):
+        if span <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _lanes(entries: np.ndarray, has_rows: np.ndarray, depth: int) -> Lanes:
+    """The recurrence's view of the column slices (``entries[t, p, j]``): a PE spends ``max(1, entries)``
+    cycles on a column slice, 0 where it owns no rows of the table. At depth >= 2 the PEs with no slice of
+    two or more entries are left out (module docstring)."""
+    T, P, K = entries.shape
+    pe_max = np.where(has_rows > 0, entries.max(axis=2, initial=0), 0).max(axis=0)   # each PE's largest slice
+    follow = pe_max > 1 if depth >= 2 else np.ones(P, np.bool_)
+    cost = np.zeros((T, K, int(follow.sum())), _slack_dtype(int(pe_max[follow].max(initial=1)), depth))
+    left_out = np.zeros((T, K), np.int32)
+    _fill_lanes(entries, has_rows, follow, cost, left_out)
+    return Lanes(cost, left_out)
+
+
 def schedule(plan: EIEPlan, depth: int):
     """``(cycles, busy[p], broadcasts, full_stall_cycles)`` of *plan* with FIFOs of *depth*."""
-    cycles, k, stall = run_schedule(plan.cost, plan.x_ptr, plan.x_idx, plan.vectors, plan.rounds, depth)
+    cycles, k, stall = _run_lanes(_lanes(plan.entries, plan.has_rows, depth), plan.x_ptr, plan.x_idx,
+                                  plan.vectors, plan.rounds, depth)
     return cycles, plan.busy, k, stall
 
 
@@ -860,15 +973,26 @@ def run_schedule(cost: np.ndarray, x_ptr, x_idx, vectors: int, rounds: int, dept
     hold the broadcast and finish one cycle after their last activation arrives (module docstring).
     """
     depth = int(depth)
-    left_out = np.zeros(cost.shape[:2], np.int32)
-    if depth >= 2:
-        follow = cost.max(axis=(0, 1), initial=0) > 1
-        if not follow.all():
-            left_out = cost[:, :, ~follow].max(axis=2)
-            cost = np.ascontiguousarray(cost[:, :, follow])
-    ring = np.zeros((depth, cost.shape[2]), np.int64)
-    cycles, k, stall = _broadcast_schedule(cost, np.ascontiguousarray(left_out, dtype=np.int32), x_ptr, x_idx,
-                                           vectors, rounds, ring)
+    follow = cost.max(axis=(0, 1), initial=0) > 1 if depth >= 2 else np.ones(cost.shape[2], np.bool_)
+    left_out = cost[:, :, ~follow].max(axis=2, initial=0).astype(np.int32)
+    kept = cost[:, :, follow]
+    dtype = _slack_dtype(int(kept.max(initial=0)), depth)
+    lanes = Lanes(np.ascontiguousarray(kept, dtype=dtype), np.ascontiguousarray(left_out))
+    return _run_lanes(lanes, np.asarray(x_ptr), np.asarray(x_idx), vectors, rounds, depth)
+
+
+def _run_lanes(lanes: Lanes, x_ptr, x_idx, vectors: int, rounds: int, depth: int) -> tuple[int, int, int]:
+    """``(cycles, broadcasts, full_stall_cycles)``. With no PE followed (no cost above one cycle, depth >= 2)
+    the broadcast is never held: one activation a cycle, and the layer ends one cycle after the last one
+    arrives plus the largest cost on it."""
+    if lanes.cost.shape[2] == 0:
+        k = x_idx.size * rounds
+        if k == 0:
+            return 0, 0, 0
+        q = x_idx.size - 1                                   # the last broadcast: last round of its group
+        g = (int(np.searchsorted(x_ptr, q, side="right")) - 1) // vectors
+        return k + int(lanes.left_out[g * rounds + rounds - 1, x_idx[q]]), k, 0
+    cycles, k, stall = _broadcast_schedule(lanes.cost, lanes.left_out, x_ptr, x_idx, vectors, rounds, int(depth))
     return int(cycles), int(k), int(stall)
 
 
@@ -1188,11 +1312,11 @@ def stats_work(ls, p: EIEParams) -> Work:
     vectors = int(min(N, max(math.ceil(STATS_BROADCASTS / per_vector),
                              math.ceil(STATS_MIN_HITS / max(float(a_col.mean()), 1e-9)), 1)))
     mask = rng.random((K, vectors)) < a_col[:, None]
-    ptr, x_idx, hits = _vector_stream(np.ascontiguousarray(mask.T))
-    cost, first, last = _pe_layout(ent, has_rows, epr)
-    s_cycles, s_broadcasts, s_stall = run_schedule(cost, ptr, x_idx, vectors, rounds, p.fifo_depth)
+    ptr, x_idx, hits, bits = _stream(mask)
+    s_cycles, s_broadcasts, s_stall = _run_lanes(_lanes(ent, has_rows, p.fifo_depth), ptr, x_idx, vectors, rounds,
+                                                 p.fifo_depth)
     _, _, _, s_busy = _slice_work(ent, real, has_rows, np.tile(hits, (rounds, 1)))
-    s_reads = _row_reads(first, last, vector_bits(mask)[None], rounds)
+    s_reads = _row_reads(ent, epr, bits[None], hits[None], rounds)
     scale = G * N / vectors
     # the layer's mean work is the expectation; what the schedule adds beyond the sample's mean scales with it
     mean = float(busy.mean()) * G
