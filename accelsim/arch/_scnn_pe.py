@@ -33,6 +33,7 @@ from numba import njit
 
 from ..config import bounded, positive
 from ..errors import AccelsimError, ConfigError, ModelError
+from ..formats.kernels import WORD_MIN_SPAN, _scan_words
 from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory
 from .base import CommonParams
 
@@ -378,34 +379,164 @@ class Counts:
     valid: float
     chunk_width: np.ndarray | None = None
     weight: np.ndarray | None = None
+    #: trace mode, conv: the input's nonzero mask (``x != 0``) the counts were read from, kept for the
+    #: storage measure and the walk (made once per layer)
+    act_mask: np.ndarray | None = None
 
 
 @njit(cache=True)
-def _label_counts(x, labels, nl):
-    """``out[b, c, l]``: nonzeros of ``x[b, c]`` at the positions labelled ``l``."""
-    B, C, H, W = x.shape
-    out = np.zeros((B, C, nl))
-    for b in range(B):
-        for c in range(C):
-            for i in range(H):
-                for j in range(W):
-                    out[b, c, labels[i, j]] += x[b, c, i, j] != 0    # branch-free: densities near 1/2
-    return out
+def _weight_taps(w, k0s, sizes):
+    """``taps[kg, j]``: the nonzeros of column ``j`` of ``w`` (``M x (cg * rs)``, the GEMM view of the filters:
+    channel ``c``, tap ``t`` at ``j = c * rs + t``) among the rows of output-channel group ``kg`` (rows
+    ``k0s[kg] ..``, ``sizes[kg]`` of them)."""
+    n = w.shape[1]
+    taps = np.zeros((k0s.size, n))
+    for g in range(k0s.size):
+        for k in range(k0s[g], k0s[g] + sizes[g]):
+            for j in range(n):
+                taps[g, j] += w[k, j] != 0
+    return taps
 
 
 @njit(cache=True)
-def _tap_counts(w, kg_of, cg, rs, nkg):
-    """``out[kg, c, t]``: nonzero weights of channel ``c``, filter tap ``t`` among the rows of group ``kg``
-    (``w`` is ``M x (cg * rs)``, the GEMM view of the filters)."""
-    M = w.shape[0]
-    out = np.zeros((nkg, cg, rs))
-    for m in range(M):
-        g = kg_of[m]
-        for c in range(cg):
-            base = c * rs
-            for t in range(rs):
-                out[g, c, t] += w[m, base + t] != 0                  # branch-free: densities near 1/2
-    return out
+def _stream_group(w, k0, sz, rs, out):
+    """The nonzero mask of output-channel group ``k0 .. k0 + sz - 1`` in SCNN's streaming order (Sec. IV):
+    per input channel, its ``Kc x R x S`` block, into ``out[:sz * cg * rs]``. The rows are read in memory
+    order and their channels scattered to the blocks."""
+    n = w.shape[1]
+    cg = n // rs
+    for k in range(sz):
+        if rs == 1:                                      # 1x1 filters: a transpose of the group's rows
+            for c in range(cg):
+                out[c * sz + k] = w[k0 + k, c] != 0
+        else:
+            for c in range(cg):
+                o = (c * sz + k) * rs
+                for t in range(rs):
+                    out[o + t] = w[k0 + k, c * rs + t] != 0
+
+
+@njit(cache=True)
+def _weight_stream(w, k0s, sizes, rs):
+    """The weights' nonzero mask in SCNN's streaming order: every output-channel group's (:func:`_stream_group`)."""
+    n = w.shape[1]
+    stream = np.empty(w.shape[0] * n, np.bool_)
+    base = 0
+    for g in range(k0s.size):
+        _stream_group(w, k0s[g], sizes[g], rs, stream[base:base + sizes[g] * n])
+        base += sizes[g] * n
+    return stream
+
+
+@njit(cache=True)
+def _weight_stream_runs(w, k0s, sizes, rs, span):
+    """``(nnz, pads)`` of the gap-coded weight stream (padding entries every ``span`` zeros, ``span >=
+    WORD_MIN_SPAN``) in SCNN's streaming order, without making the stream: each output-channel group's
+    part (:func:`_stream_group`) in one reused buffer, scanned a word at a time and continued from group
+    to group (:func:`accelsim.formats.kernels._scan_words`)."""
+    n = w.shape[1]
+    most = 0
+    for g in range(k0s.size):
+        most = max(most, sizes[g] * n)
+    buf = np.zeros((most // 8 + 1) * 8, np.uint8)
+    words = buf.view(np.uint64)
+    nnz = 0
+    pads = 0
+    lw = np.uint64(1) << np.uint64(56)                  # a virtual nonzero at position -1
+    lpos = -8
+    base = 0
+    for g in range(k0s.size):
+        m = sizes[g] * n
+        _stream_group(w, k0s[g], sizes[g], rs, buf)
+        nw = (m + 7) // 8
+        for i in range(m, nw * 8):                       # zeros after the group's part
+            buf[i] = 0
+        a, b, lw, lpos = _scan_words(words[:nw], base, span, lw, lpos)
+        nnz += a
+        pads += b
+        base += m
+    return nnz, pads
+
+
+@njit(cache=True)
+def _mask_counts(mask, yb, xb, st, pad, phased, yf, yl, xf, xl):
+    """One pass over the input's nonzero mask ``(B, C, H, W)``, row by row, with prefix sums along each row:
+
+    * ``A[b, v, c, ph]``: the nonzeros of ``mask[b, c]`` in planar tile ``v = i * nx + j`` (rows
+      ``yb[i]:yb[i+1]``, columns ``xb[j]:xb[j+1]``) and stride phase ``ph = ((y + pad) % st) * st +
+      (x + pad) % st`` (``phased``; otherwise all positions are phase 0);
+    * ``win[c, r, s]``: the nonzeros (all images) that filter tap ``(r, s)`` meets over the output plane:
+      rows ``yf[r], yf[r] + st, .., yl[r]`` times columns ``xf[s] .. xl[s]`` in steps of ``st`` (none where
+      last < first).
+
+    The prefix sums run in steps of ``st`` (``pre[x + st]``: positions ``x, x - st, ..``), so that every
+    tile segment of one column phase, and every tap's columns, is one difference."""
+    B, C, H, W = mask.shape
+    ny, nx = yb.size - 1, xb.size - 1
+    R, S = yf.size, xf.size
+    sx = st if phased else 1
+    nph = sx * sx
+    # the columns of tile column j and column phase px: sf, sf + st, .., sl (sl < sf: none); their
+    # slot in a row of the channel's plane of counts, and each row's offset in it
+    nseg = nx * st
+    sf = np.zeros(nseg, np.int64)
+    sl = np.zeros(nseg, np.int64)
+    so = np.zeros(nseg, np.int64)
+    for j in range(nx):
+        for px in range(st):
+            f = xb[j] + (px - (xb[j] + pad)) % st
+            sf[j * st + px] = f
+            sl[j * st + px] = f + ((xb[j + 1] - 1 - f) // st) * st if f < xb[j + 1] else f - st
+            so[j * st + px] = j * nph + (px if phased else 0)
+    ro = np.zeros(H, np.int64)
+    for i in range(ny):
+        for y in range(yb[i], yb[i + 1]):
+            ro[y] = i * nx * nph + (((y + pad) % st) * sx if phased else 0)
+    A = np.zeros((B, ny * nx, C, nph))
+    win = np.zeros((C, R, S))
+    plane = np.zeros(ny * nx * nph, np.int64)
+    pre = np.zeros(W + st, np.int64)
+    rows = np.zeros((H + st, S), np.int64)        # rows[y + st, s]: prefix over rows of the taps' row sums
+    for c in range(C):
+        rows[:] = 0
+        for b in range(B):
+            plane[:] = 0
+            for y in range(H):
+                if st == 1:                           # the running sum in a register
+                    acc = 0
+                    for x in range(W):
+                        acc += mask[b, c, y, x]
+                        pre[x + 1] = acc
+                else:
+                    for x in range(W):
+                        pre[x + st] = pre[x] + mask[b, c, y, x]
+                for s in range(S):
+                    rows[y + st, s] += pre[xl[s] + st] - pre[xf[s]]
+                o = ro[y]
+                for k in range(nseg):
+                    plane[o + so[k]] += pre[sl[k] + st] - pre[sf[k]]
+            for v in range(ny * nx):
+                for ph in range(nph):
+                    A[b, v, c, ph] = plane[v * nph + ph]
+        for y in range(H):
+            for s in range(S):
+                rows[y + st, s] += rows[y, s]
+        for r in range(R):
+            for s in range(S):
+                win[c, r, s] = rows[yl[r] + st, s] - rows[yf[r], s]
+    return A, win
+
+
+def _tap_bounds(k: int, pad: int, st: int, out: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last input index each of ``k`` filter taps meets along one axis (inputs ``t - pad + st o``
+    for outputs ``o < out``, within ``0 .. n-1``); ``(0, -st)`` where it meets none."""
+    t = np.arange(k)
+    o0 = np.maximum(-((t - pad) // st), 0)                  # ceil((pad - t) / st), at least 0
+    o1 = np.minimum(out - 1, (n - 1 - t + pad) // st)
+    some = o1 >= o0
+    first = np.where(some, t - pad + st * o0, 0)
+    last = np.where(some, t - pad + st * o1, -st)
+    return first.astype(np.int64), last.astype(np.int64)
 
 
 @njit(cache=True)
@@ -421,10 +552,6 @@ def _row_group_nnz(w, row_group, ngroups):
             if w[i, k] != 0:
                 out[g, k] += 1
     return out
-
-
-def _kg_of_rows(lay, plan: ConvPlan) -> np.ndarray:
-    return (np.searchsorted(plan.kg_k0, np.arange(lay.M), side="right") - 1).astype(np.int64)
 
 
 def _by_phase(lay, plan: ConvPlan, taps: np.ndarray) -> np.ndarray:
@@ -451,24 +578,24 @@ def dense_conv_counts(lay, plan: ConvPlan) -> Counts:
     A = np.broadcast_to(per_label.reshape(1, plan.nv, 1, plan.nph), (B, plan.nv, C, plan.nph))
     taps = np.broadcast_to(plan.kg_size.astype(np.float64)[:, None, None],
                            (len(plan.kg_k0), C // lay.groups, lay.R * lay.S))
-    Wc = _by_phase(lay, plan, taps)
+    # one channel's weights per phase, the same for every channel (conv_sums sums one and scales it)
+    Wc = np.broadcast_to(_by_phase(lay, plan, taps[:, :1]), taps.shape[:2] + (plan.nph,))
     win = window_counts(lay, np.ones((1, lay.H, lay.W)))
     valid = _valid_from_taps(lay, plan, taps, np.broadcast_to(win, (C,) + win.shape[1:])) * B
     return Counts(A, Wc, valid)
 
 
 def trace_conv_counts(lt, plan: ConvPlan) -> Counts:
+    """The trace's nonzeros per tile, channel and phase, and per group, channel and phase: one pass over
+    each operand (:func:`_mask_counts`, with the windows for ``valid``; :func:`_weight_taps`)."""
     lay = lt.layer
-    B, C, H, W = lt.input.shape
-    nl = plan.nv * plan.nph
-    A = _label_counts(lt.input, pos_labels(lay, plan), nl)
-    A = np.ascontiguousarray(A.reshape(B, C, plan.nv, plan.nph).transpose(0, 2, 1, 3))
-    cg = C // lay.groups
-    taps = _tap_counts(np.ascontiguousarray(lt.weight), _kg_of_rows(lay, plan), cg, lay.R * lay.S,
-                       len(plan.kg_k0))
-    Wc = _by_phase(lay, plan, taps)
-    win = window_counts(lay, (lt.input != 0).sum(axis=0, dtype=np.float64))
-    return Counts(A, Wc, _valid_from_taps(lay, plan, taps, win))
+    mask = lt.input != 0
+    yf, yl = _tap_bounds(lay.R, lay.pad, lay.stride, lay.P, lay.H)
+    xf, xl = _tap_bounds(lay.S, lay.pad, lay.stride, lay.Q, lay.W)
+    A, win = _mask_counts(mask, plan.yb, plan.xb, lay.stride, lay.pad, plan.nph > 1, yf, yl, xf, xl)
+    rs = lay.R * lay.S
+    taps = _weight_taps(_gemm_weight(lt), plan.kg_k0, plan.kg_size).reshape(len(plan.kg_k0), -1, rs)
+    return Counts(A, _by_phase(lay, plan, taps), _valid_from_taps(lay, plan, taps, win), act_mask=mask)
 
 
 @dataclass
@@ -727,13 +854,16 @@ def conv_drain(plan: ConvPlan, B: int, drain_bw: float, halo_bw: float) -> np.nd
     return np.broadcast_to(d, (B,) + d.shape).reshape(-1)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})
 def _pair_sums(a, w, I, F):
     """``prods[r, g] = sum_c a[r, c] w[g, c]``, ``busy[r, g] = sum_c ceil(a / I) ceil(w / F)`` (the Cartesian
     product's cycles) and ``fifo[r, g] = sum_c ceil(a / I) w`` (weight-FIFO reads), in one pass. A loop,
-    not a BLAS product: these are small, and BLAS threads spin on a busy machine."""
+    not a BLAS product: these are small, and BLAS threads spin on a busy machine. The counts are whole
+    numbers far below 2**53, so their sums are exact in any order (hence ``reassoc``: vectorized)."""
     R, K = a.shape
     G = w.shape[0]
+    ca = np.ceil(a / I)                 # activation vectors of each channel
+    cw = np.ceil(w / F)                 # weight vectors
     prods = np.zeros((R, G))
     busy = np.zeros((R, G))
     fifo = np.zeros((R, G))
@@ -743,14 +873,9 @@ def _pair_sums(a, w, I, F):
             b = 0.0
             f = 0.0
             for c in range(K):
-                x = a[r, c]
-                y = w[g, c]
-                if x == 0.0 or y == 0.0:
-                    continue
-                ca = np.ceil(x / I)
-                p += x * y
-                b += ca * np.ceil(y / F)
-                f += ca * y
+                p += a[r, c] * w[g, c]
+                b += ca[r, c] * cw[g, c]
+                f += ca[r, c] * w[g, c]
             prods[r, g] = p
             busy[r, g] = b
             fifo[r, g] = f
@@ -761,7 +886,7 @@ def conv_sums(A: np.ndarray, Wc: np.ndarray, groups: int, nkg: int, I: int, F: i
     """``(prods, busy, fifo)[b, v, kg]``: the sums of :func:`_pair_sums` over each kg's channels and phases."""
     B, nv, C, nph = A.shape
     cg = C // groups
-    if A.strides[2] == 0 and Wc.strides[1] == 0:
+    if cg > 1 and A.strides[2] == 0 and Wc.strides[1] == 0:
         # dense counts, the same for every channel: one channel's sums times the channels of a group
         one = conv_sums(A[:, :, :groups], Wc[:, :1], groups, nkg, I, F)
         return tuple(x * cg for x in one)
@@ -875,6 +1000,9 @@ def _walk(u_a, u_w, u_slot, u_k0, u_oy0, u_ox0, u_img,
     stall = np.zeros(nslots)
     tail = np.zeros(nslots)
     free = np.zeros(nbanks, np.int64)
+    # a power-of-two bank count takes the bank as a mask (the same as % for two's complement);
+    # unit stride needs no division: integer division is the costliest step of a product
+    bank_mask = nbanks - 1 if nbanks & (nbanks - 1) == 0 else -1
     valid = 0
     wasted = 0
     prev = -1
@@ -907,19 +1035,21 @@ def _walk(u_a, u_w, u_slot, u_k0, u_oy0, u_ox0, u_img,
                     now += s
                 for a in range(ai, ae):
                     for w in range(wi, we):
-                        ny = ay[a] + pad - wr[w]
-                        nx = ax[a] + pad - ws[w]
-                        if cartesian and (ny % st != 0 or nx % st != 0):
-                            wasted += 1
-                            continue
-                        oy = ny // st
-                        ox = nx // st
+                        oy = ay[a] + pad - wr[w]
+                        ox = ax[a] + pad - ws[w]
+                        if st != 1:
+                            if cartesian and (oy % st != 0 or ox % st != 0):
+                                wasted += 1
+                                continue
+                            oy = oy // st
+                            ox = ox // st
                         if oy < 0 or oy >= P or ox < 0 or ox >= Q:
                             wasted += 1
                             continue
                         valid += 1
                         addr = ((wk[w] - k0) * hacc + (oy - oy0)) * wacc + (ox - ox0)
-                        b = (addr ^ (addr >> shift) ^ (addr >> (2 * shift))) % nbanks
+                        h = addr ^ (addr >> shift) ^ (addr >> (2 * shift))
+                        b = h & bank_mask if bank_mask >= 0 else h % nbanks
                         f = max(free[b], now) + 1
                         free[b] = f
                         if f > maxfree:
@@ -1155,29 +1285,40 @@ def walk_sample(ls, p: PEArray) -> WalkResult | None:
     return walk_trace(lt, mp, plan, counts)
 
 
+def _gemm_weight(lt) -> np.ndarray:
+    """The filters as ``M x (cg * R * S)`` (the GEMM view), contiguous."""
+    return np.ascontiguousarray(lt.weight).reshape(lt.layer.M, -1)
+
+
 def weight_stream_mask(lt, p: PEArray) -> np.ndarray:
     """The weight nonzero mask in the order SCNN streams it: per output-channel group, per input
     channel, the ``Kc x R x S`` block (Sec. IV); FC weights in their row-major order."""
     lay = lt.layer
-    wm = lt.weight != 0
     if not lay.is_conv:
-        return wm
+        return lt.weight != 0
     plan = conv_plan(lay, p)
-    cg, rs = lay.C // lay.groups, lay.R * lay.S
-    w3 = wm.reshape(lay.M, cg, rs)
-    parts = []
-    # runs of consecutive groups of one size: one transposing copy each ((kc, cg, rs) -> (cg, kc, rs))
-    starts = plan.kg_k0
-    sizes = plan.kg_size
-    j = 0
-    while j < len(sizes):
-        e = j
-        while e < len(sizes) and sizes[e] == sizes[j] and starts[e] == starts[j] + (e - j) * sizes[j]:
-            e += 1
-        blk = w3[starts[j]:starts[j] + (e - j) * sizes[j]].reshape(e - j, int(sizes[j]), cg, rs)
-        parts.append(blk.transpose(0, 2, 1, 3).ravel())
-        j = e
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return _weight_stream(_gemm_weight(lt), plan.kg_k0, plan.kg_size, lay.R * lay.S)
+
+
+def gap_span(fmt) -> int:
+    """Positions per padding entry of a row-order gap-coded format (``rle``, ``zero_padded_delta``), whose
+    size :func:`weight_stream_encoding` takes without making the stream; 0 for any other format."""
+    from ..formats.rle import GapCoded
+    return fmt.span() if isinstance(fmt, GapCoded) and fmt.p.order == "row" else 0
+
+
+def weight_stream_encoding(lt, p: PEArray, fmt):
+    """``fmt.measure`` of the weights in SCNN's streaming order (:func:`weight_stream_mask`). A row-order
+    gap-coded format's accounting comes from one pass over the filters that makes no stream
+    (:func:`_weight_stream_runs`): the same entries, counted where they are made."""
+    lay = lt.layer
+    span = gap_span(fmt)
+    if lay.is_conv and span >= WORD_MIN_SPAN:
+        plan = conv_plan(lay, p)
+        w = _gemm_weight(lt)
+        nnz, pads = _weight_stream_runs(w, plan.kg_k0, plan.kg_size, lay.R * lay.S, span)
+        return fmt._account((w.size,), int(nnz), int(pads))
+    return fmt.measure(weight_stream_mask(lt, p))
 
 
 def tile_shapes(lay, plan: ConvPlan) -> np.ndarray:

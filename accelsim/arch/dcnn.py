@@ -99,16 +99,20 @@ class DCNN(ArchModel):
         plan, dense = pe.trace_counts(lt, p, sparse=False)
         m = map_counts(lay, p, plan, dense, None, p.packing)
         gated = None
+        sc = None
         if p.zero_gating:
             _, sc = pe.trace_counts(lt, p, sparse=True)
             gated = (pe.total_products(lay, sc), sc.valid)
         dram_bits = None
         if p.compress_dram:
             fmt = pe.encoder(p.dram_format)
-            x = lt.input if lay.is_conv else lt.x_gemm(0)
+            if sc is not None and sc.act_mask is not None:          # the zero-gating counts' input mask
+                am = sc.act_mask
+            else:
+                am = (lt.input if lay.is_conv else lt.x_gemm(0)) != 0
             od = p.output_density or lt.act_density
-            dram_bits = (float(fmt.measure(pe.weight_stream_mask(lt, p)).total_bits),
-                         float(fmt.measure(x != 0).total_bits), self._out_dram_bits(lay, m, fmt, od))
+            dram_bits = (float(pe.weight_stream_encoding(lt, p, fmt).total_bits),
+                         float(fmt.measure(am).total_bits), self._out_dram_bits(lay, m, fmt, od))
         return self._result(lay, p, m, gated, dram_bits)
 
     def simulate_stats(self, ls, p: DCNNParams) -> LayerResult:

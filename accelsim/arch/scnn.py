@@ -155,14 +155,20 @@ def _out_storage(lay, p: SCNNParams, ofmt, out_density: float, B: int) -> tuple[
     return total, total / p.n_pes
 
 
-def trace_storage(lt, p: SCNNParams, plan, out_density: float) -> Storage:
-    """Bits of the trace's operands as SCNN stores them (the encoders' ``measure``)."""
+def trace_storage(lt, p: SCNNParams, plan, out_density: float, counts: pe.Counts | None = None) -> Storage:
+    """Bits of the trace's operands as SCNN stores them (the encoders' ``measure``); *counts*: the layer's
+    trace counts, whose input mask is measured rather than made again."""
     lay = lt.layer
     wfmt, afmt = pe.encoder(p.weight_format), pe.encoder(p.act_format)
-    we = wfmt.measure(pe.weight_stream_mask(lt, p))
+    we = pe.weight_stream_encoding(lt, p, wfmt)
     x = lt.input
+    act_nnz = None
     if lay.is_conv:
-        m = x != 0
+        m = counts.act_mask if counts is not None else None
+        if m is None:
+            m = x != 0
+        else:
+            act_nnz = float(counts.A.sum())           # the same nonzeros, counted per tile and channel
         B = x.shape[0]
         fast = getattr(afmt, "tile_bits", None)     # gap-coded formats measure every tile in one pass
         tile_bits = fast(m, plan.yb, plan.xb) if fast is not None else None
@@ -182,7 +188,7 @@ def trace_storage(lt, p: SCNNParams, plan, out_density: float) -> Storage:
         act_max = act_bits
     out_bits, out_max = _out_storage(lay, p, afmt, out_density, B)
     return Storage(float(we.total_bits), float(we.value_bits), float(we.metadata_bits), float(we.nnz),
-                   float(np.count_nonzero(x)),
+                   act_nnz if act_nnz is not None else float(np.count_nonzero(x)),
                    act_bits, act_max, out_bits, out_max)
 
 
@@ -228,7 +234,7 @@ class SCNN(ArchModel):
         plan, counts = pe.trace_counts(lt, p, sparse=True)
         walk = pe.walk_trace(lt, p, plan, counts) if counts.valid > 0 else None
         m = map_counts(lt.layer, p, plan, counts, walk, "cartesian")
-        st = trace_storage(lt, p, plan, p.output_density or lt.act_density)
+        st = trace_storage(lt, p, plan, p.output_density or lt.act_density, counts)
         res = self._result(lt.layer, p, m, st)
         if p.compare_dcnn:
             from .dcnn import DCNN

@@ -13,9 +13,14 @@ from numba import njit
 
 def stream_padding(mask, span: int, reset: bool, columns: bool = False) -> tuple[int, int]:
     """``(nnz, pads)`` of the row streams (or, with *columns*, the column streams) of a 2-D mask;
-    picks the branch-free kernel where the density makes branches mispredict."""
+    picks the branch-free kernel where the density makes branches mispredict, and the word-at-a-time
+    kernel for one flat stream of a boolean mask."""
     if columns:
         nnz, pads = col_stream_padding(mask, span, reset)
+        return int(nnz), int(pads)
+    if (not reset or mask.shape[0] == 1) and span >= WORD_MIN_SPAN and mask.dtype == np.bool_ \
+            and mask.flags.c_contiguous:
+        nnz, pads = flat_stream_padding(mask, span)
         return int(nnz), int(pads)
     dense = np.count_nonzero(mask) > 0.2 * mask.size
     nnz, pads = (row_stream_padding_dense if dense else row_stream_padding)(mask, span, reset)
@@ -59,6 +64,73 @@ def _pad_step(m, cnt, pend, span):
     return cnt, pend * z, pads
 
 
+#: the word-at-a-time kernels need a span of at least 7: no gap inside an 8-byte word can then need padding
+WORD_MIN_SPAN = 7
+_BYTE_ONES = np.uint64(0x0101010101010101)
+
+
+@njit(inline="always")
+def _first_byte(x):
+    """Index of the lowest nonzero byte of a nonzero word."""
+    i = 0
+    while (x >> np.uint64(8 * i)) & np.uint64(0xFF) == 0:
+        i += 1
+    return i
+
+
+@njit(inline="always")
+def _last_byte(x):
+    """Index of the highest nonzero byte of a nonzero word."""
+    i = 7
+    while (x >> np.uint64(8 * i)) & np.uint64(0xFF) == 0:
+        i -= 1
+    return i
+
+
+@njit(cache=True)
+def _scan_words(words, base, span, lw, lpos):
+    """Gap-coded accounting of a stream of 0/1 bytes read eight at a time (``span >= WORD_MIN_SPAN``).
+
+    ``words[i]`` holds the stream's positions ``base + 8 i .. base + 8 i + 7``; ``lw`` is the last nonzero
+    word before them and ``lpos`` its first position (``lw = 1 << 56, lpos = -8``: a virtual nonzero at
+    position -1, the stream's start). A gap inside a word is at most 6 < span, so only the gap from the
+    last nonzero of one word to the first nonzero of the next nonzero word can need padding, and only
+    when a zero word lies between them (or the span is under 15): those few are measured byte by byte.
+    Returns ``(nnz, pads, lw, lpos)``, the last two to continue the stream."""
+    nnz = 0
+    pads = 0
+    for i in range(words.size):
+        x = words[i]
+        if x == 0:
+            continue
+        nnz += np.int64((x * _BYTE_ONES) >> np.uint64(56))     # bytes are 0 or 1: their sum in the top byte
+        pos = base + 8 * i
+        if pos + 6 - lpos >= span:                      # the longest gap these two words allow
+            gap = pos + _first_byte(x) - (lpos + _last_byte(lw)) - 1
+            pads += gap // span
+        lw = x
+        lpos = pos
+    return nnz, pads, lw, lpos
+
+
+@njit(cache=True)
+def flat_stream_padding(mask, span):
+    """``(nnz, pads)`` of the flat C-order stream of a contiguous boolean mask, as
+    :func:`row_stream_padding` with ``reset=False``, eight positions at a time (:func:`_scan_words`;
+    ``span >= WORD_MIN_SPAN``)."""
+    flat = mask.reshape(-1)
+    n = flat.size
+    nw = n // 8
+    nnz, pads, lw, lpos = _scan_words(flat[:nw * 8].view(np.uint64), 0, span, np.uint64(1) << np.uint64(56), -8)
+    last = lpos + _last_byte(lw)
+    for j in range(nw * 8, n):                          # the last few positions
+        if flat[j]:
+            pads += (j - last - 1) // span
+            last = j
+            nnz += 1
+    return nnz, pads
+
+
 @njit(cache=True)
 def row_stream_padding_dense(mask, span, reset):
     """:func:`row_stream_padding` without data-dependent branches (faster above ~20% density, where
@@ -85,10 +157,45 @@ def row_stream_padding_dense(mask, span, reset):
 def tile_stream_padding(mask, yb, xb, span):
     """``(nnz, pads)`` of every planar tile of a ``(B, C, H, W)`` mask, each tile ``[:, yb[i]:yb[i+1],
     xb[j]:xb[j+1]]`` one row-major stream (channel, row, column): ``out[b, i * nx + j]``. The same
-    accounting as :func:`row_stream_padding_dense` on each tile, without slicing and copying them."""
-    B, C = mask.shape[0], mask.shape[1]
+    accounting as :func:`row_stream_padding_dense` on each tile, without slicing them: each tile's stream
+    gathered into one buffer of bytes and scanned a word at a time (:func:`_scan_words`); tiles under
+    three columns wide on average (their rows are too short to gather cheaply), or spans under
+    ``WORD_MIN_SPAN``, stepped position by position."""
+    B, C, W = mask.shape[0], mask.shape[1], mask.shape[3]
     ny, nx = yb.size - 1, xb.size - 1
     out = np.zeros((B, ny * nx, 2), np.int64)
+    if span < WORD_MIN_SPAN or W < 3 * nx:
+        return _tile_stream_steps(mask, yb, xb, span, out)
+    most = 0
+    for i in range(ny):
+        for j in range(nx):
+            most = max(most, C * (yb[i + 1] - yb[i]) * (xb[j + 1] - xb[j]))
+    buf = np.zeros((most // 8 + 1) * 8, np.uint8)
+    words = buf.view(np.uint64)
+    for b in range(B):
+        for i in range(ny):
+            for j in range(nx):
+                x0, x1 = xb[j], xb[j + 1]
+                n = 0
+                for c in range(C):
+                    for y in range(yb[i], yb[i + 1]):
+                        for x in range(x0, x1):
+                            buf[n] = mask[b, c, y, x] != 0
+                            n += 1
+                nw = (n + 7) // 8
+                for k in range(n, nw * 8):                # zeros after the tile's stream
+                    buf[k] = 0
+                nnz, pads, _, _ = _scan_words(words[:nw], 0, span, np.uint64(1) << np.uint64(56), -8)
+                out[b, i * nx + j, 0] = nnz
+                out[b, i * nx + j, 1] = pads
+    return out
+
+
+@njit(cache=True)
+def _tile_stream_steps(mask, yb, xb, span, out):
+    """:func:`tile_stream_padding` position by position (:func:`_pad_step`), for any span."""
+    B, C = mask.shape[0], mask.shape[1]
+    ny, nx = yb.size - 1, xb.size - 1
     for b in range(B):
         for i in range(ny):
             for j in range(nx):
