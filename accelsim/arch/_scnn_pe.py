@@ -33,7 +33,7 @@ from numba import njit
 
 from ..config import bounded, positive
 from ..errors import AccelsimError, ConfigError, ModelError
-from ..formats.kernels import WORD_MIN_SPAN, _scan_words
+from ..formats.kernels import WORD_MIN_SPAN, _pad_step, _scan_words
 from ..hardware import Compute, Dram, FormatRef, Hardware, Logic, Memory
 from .base import CommonParams
 
@@ -431,9 +431,18 @@ def _weight_stream(w, k0s, sizes, rs):
 @njit(cache=True)
 def _weight_stream_runs(w, k0s, sizes, rs, span):
     """``(nnz, pads)`` of the gap-coded weight stream (padding entries every ``span`` zeros, ``span >=
-    WORD_MIN_SPAN``) in SCNN's streaming order, without making the stream: each output-channel group's
-    part (:func:`_stream_group`) in one reused buffer, scanned a word at a time and continued from group
-    to group (:func:`accelsim.formats.kernels._scan_words`)."""
+    WORD_MIN_SPAN``) in SCNN's streaming order, without making the stream: 1x1 filters column by column
+    in memory order (:func:`_runs_by_column`), others group by group (:func:`_runs_by_group`)."""
+    if rs == 1:
+        return _runs_by_column(w, k0s, sizes, span)
+    return _runs_by_group(w, k0s, sizes, rs, span)
+
+
+@njit(cache=True)
+def _runs_by_group(w, k0s, sizes, rs, span):
+    """:func:`_weight_stream_runs` with each output-channel group's part of the stream (:func:`_stream_group`)
+    made in one reused buffer, scanned a word at a time and continued from group to group
+    (:func:`accelsim.formats.kernels._scan_words`)."""
     n = w.shape[1]
     most = 0
     for g in range(k0s.size):
@@ -455,6 +464,49 @@ def _weight_stream_runs(w, k0s, sizes, rs, span):
         nnz += a
         pads += b
         base += m
+    return nnz, pads
+
+
+@njit(cache=True)
+def _runs_by_column(w, k0s, sizes, span):
+    """:func:`_weight_stream_runs` of 1x1 filters, whose stream is each group's rows read column by column
+    (channel by channel): the rows are read in memory order with a gap counter per channel
+    (:func:`accelsim.formats.kernels._pad_step`, no branches: the channels vectorize); the gap before a
+    channel's first nonzero, which reaches back into the previous channels, is added at the group's end."""
+    cg = w.shape[1]
+    cnt = np.zeros(cg, np.int64)
+    pend = np.zeros(cg, np.int64)
+    seen = np.zeros(cg, np.int64)
+    first = np.zeros(cg, np.int64)
+    last = np.zeros(cg, np.int64)
+    nnz = 0
+    pads = 0
+    prev = -1                                            # stream position of the last nonzero so far
+    base = 0
+    for g in range(k0s.size):
+        k0 = k0s[g]
+        sz = sizes[g]
+        cnt[:] = 0
+        pend[:] = 0
+        seen[:] = 0
+        first[:] = 0
+        last[:] = 0
+        for k in range(sz):
+            for c in range(cg):
+                m = np.int64(w[k0 + k, c] != 0)
+                ct, pd, p = _pad_step(m, cnt[c], pend[c], span)
+                cnt[c] = ct
+                pend[c] = pd
+                pads += p * seen[c]                      # gaps after the channel's first nonzero
+                first[c] += (k - first[c]) * (m * (1 - seen[c]))
+                last[c] += (k - last[c]) * m
+                seen[c] |= m
+                nnz += m
+        for c in range(cg):
+            if seen[c]:
+                pads += (base + c * sz + first[c] - prev - 1) // span
+                prev = base + c * sz + last[c]
+        base += sz * cg
     return nnz, pads
 
 
@@ -1095,8 +1147,10 @@ def stalls(walk: WalkResult, busy: np.ndarray, prods: np.ndarray, exact_ok: bool
                  f"sampled (a synthetic slice, {walk.walked_products:.3g} products)")
 
 
-def walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values: bool = False) -> WalkResult:
-    """Bank conflicts of a convolution from its real product coordinates (exact or sampled)."""
+def walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values: bool = False,
+              mask: np.ndarray | None = None) -> WalkResult:
+    """Bank conflicts of a convolution from its real product coordinates (exact or sampled); *mask*: the
+    input's nonzero mask, when the counts made one."""
     lay = lt.layer
     B, nv, C, nph = A.shape
     G = lay.groups
@@ -1149,17 +1203,18 @@ def walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values:
     used = np.zeros(C, bool)
     used[c] = True
     ch = np.flatnonzero(used)
-    x = lt.input[:, ch]
-    bi, ci, yi, xi = np.nonzero(x)
-    ci = ch[ci]
+    nch = ch.size
+    slot_of = np.zeros(C, np.int64)                 # a used channel's place among them (the lists' key)
+    slot_of[ch] = np.arange(nch)
+    bi, si, yi, xi = np.nonzero((lt.input[:, ch] != 0) if mask is None else mask[:, ch])
     labels = pos_labels(lay, plan)
     lab = labels[yi, xi]
     av, aph = np.divmod(lab, plan.nph)
-    akey = ((bi * nv + av) * C + ci) * nph + aph
+    akey = ((bi * nv + av) * nch + si) * nph + aph
     o = np.argsort(akey, kind="stable")
-    a_off = _offsets(akey, B * nv * C * nph)
+    a_off = _offsets(akey, B * nv * nch * nph)
     ay, ax = yi[o].astype(np.int64), xi[o].astype(np.int64)
-    aval = lt.input[bi[o], ci[o], yi[o], xi[o]].astype(np.float64) if want_values else np.zeros(1)
+    aval = lt.input[bi[o], ch[si[o]], yi[o], xi[o]].astype(np.float64) if want_values else np.zeros(1)
     # weight coordinate lists in compressed (k, r, s) order per (group, channel, phase) block
     w4 = lt.weight.reshape(lay.M, cg, lay.R, lay.S)
     ucl = np.flatnonzero(used.reshape(G, cg).any(axis=0))   # channel-in-group indices in use
@@ -1172,7 +1227,7 @@ def walk_conv(lt, plan: ConvPlan, A: np.ndarray, Wc: np.ndarray, p, want_values:
     w_off = _offsets(wkey, len(plan.kg_k0) * cg * nph)
     wk, wr, ws = k[o].astype(np.int64), r[o].astype(np.int64), s[o].astype(np.int64)
     wval = w4[k[o], wc[o], r[o], s[o]].astype(np.float64) if want_values else np.zeros(1)
-    u_a = ((b * nv + v) * C + c) * nph + ph
+    u_a = ((b * nv + v) * nch + slot_of[c]) * nph + ph
     u_w = (kg * cg + cl) * nph + ph
     slot = (b * nv + v) * (G * nkg) + kg
     nb = p.banks
@@ -1247,7 +1302,7 @@ def walk_fc(W: np.ndarray, X: np.ndarray, plan: FCPlan, A: np.ndarray, Wc: np.nd
 
 def walk_trace(lt, p: PEArray, plan, counts: Counts, want_values: bool = False) -> WalkResult:
     if lt.layer.is_conv:
-        return walk_conv(lt, plan, counts.A, counts.Wc, p, want_values)
+        return walk_conv(lt, plan, counts.A, counts.Wc, p, want_values, counts.act_mask)
     return walk_fc(lt.weight, lt.x_gemm(0), plan, counts.A, counts.Wc, p, want_values)
 
 

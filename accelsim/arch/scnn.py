@@ -237,8 +237,22 @@ class SCNN(ArchModel):
         st = trace_storage(lt, p, plan, p.output_density or lt.act_density, counts)
         res = self._result(lt.layer, p, m, st)
         if p.compare_dcnn:
+            res.baselines["dcnn"] = self._dcnn_baseline(lt, p)
+        return res
+
+    def _dcnn_baseline(self, lt, p: SCNNParams) -> LayerResult:
+        """DCNN on the same layer. The dense twin reads no tensor (its counts are closed forms of the
+        layer's shape), so layers of one shape (ResNet's repeated blocks) share one result: it is
+        computed once per shape for the parameters this model instance last saw."""
+        memo = self.__dict__.get("_dcnn_memo")
+        if memo is None or memo[0] is not p:
             from .dcnn import DCNN
-            res.baselines["dcnn"] = DCNN().simulate(lt, dcnn_params(p))
+            memo = self._dcnn_memo = (p, DCNN(), dcnn_params(p), {})
+        _, model, dp, done = memo
+        shape = dataclasses.replace(lt.layer, name="")
+        res = done.get(shape)
+        if res is None:
+            res = done[shape] = model.simulate(lt, dp)
         return res
 
     def simulate_stats(self, ls, p: SCNNParams) -> LayerResult:
