@@ -409,6 +409,11 @@ def _stream_group(w, k0, sz, rs, out):
         if rs == 1:                                      # 1x1 filters: a transpose of the group's rows
             for c in range(cg):
                 out[c * sz + k] = w[k0 + k, c] != 0
+        elif rs == 9:                                    # 3x3: a literal tap count, the copy unrolls
+            for c in range(cg):
+                o = (c * sz + k) * 9
+                for t in range(9):
+                    out[o + t] = w[k0 + k, c * 9 + t] != 0
         else:
             for c in range(cg):
                 o = (c * sz + k) * rs

@@ -166,22 +166,30 @@ def tile_stream_padding(mask, yb, xb, span):
     out = np.zeros((B, ny * nx, 2), np.int64)
     if span < WORD_MIN_SPAN or W < 3 * nx:
         return _tile_stream_steps(mask, yb, xb, span, out)
+    H = mask.shape[2]
+    flat = mask.reshape(-1)
     most = 0
     for i in range(ny):
         for j in range(nx):
             most = max(most, C * (yb[i + 1] - yb[i]) * (xb[j + 1] - xb[j]))
-    buf = np.zeros((most // 8 + 1) * 8, np.uint8)
+    buf = np.zeros((most // 8 + 2) * 8, np.uint8)
     words = buf.view(np.uint64)
     for b in range(B):
         for i in range(ny):
             for j in range(nx):
-                x0, x1 = xb[j], xb[j + 1]
+                x0 = xb[j]
+                tw = xb[j + 1] - x0
                 n = 0
                 for c in range(C):
                     for y in range(yb[i], yb[i + 1]):
-                        for x in range(x0, x1):
-                            buf[n] = mask[b, c, y, x] != 0
-                            n += 1
+                        at = ((b * C + c) * H + y) * W + x0
+                        if tw <= 8 and at + 8 <= flat.size:      # eight at once (a literal count: unrolled);
+                            for k in range(8):                     # the extra ones are overwritten or unread
+                                buf[n + k] = flat[at + k] != 0
+                        else:
+                            for k in range(tw):
+                                buf[n + k] = flat[at + k] != 0
+                        n += tw
                 nw = (n + 7) // 8
                 for k in range(n, nw * 8):                # zeros after the tile's stream
                     buf[k] = 0
