@@ -120,7 +120,8 @@ def cli(args) -> None:
     print(render(plan.choices, ["layer", "pattern", "density", "format", "latency_s", "energy_pj", "rel_error",
                                 "storage_bits"]))
     t = plan.totals
-    print(f"\nconfiguration {t['config']}: {args.objective} {t['objective_value']:.4g}, latency {t['latency_s']:.4g} s, "
+    edp = f"edp {t['objective_value']:.4g} pJ s, " if args.objective == "edp" else ""   # else it is printed below
+    print(f"\nconfiguration {t['config']} (minimum {args.objective}): {edp}latency {t['latency_s']:.4g} s, "
           f"energy {t['energy_pj']:.4g} pJ, fidelity {t['fidelity']:.4f}, storage {t['storage_bits'] / 8 / 2**20:.3f} "
           f"MiB, area {t['area_mm2']:.3g} mm2" + ("" if plan.exact else " (front thinned: near-optimal)"))
     print(f"written to {out} (plan.csv, plan.json, front.csv, {png.name})", file=sys.stderr)

@@ -254,6 +254,15 @@ def _load_workloads(tasks) -> dict:
     return out
 
 
+def _dask_address(executor: str) -> str:
+    """``HOST:PORT`` of a ``dask://HOST:PORT`` executor, checked before anything is written."""
+    addr = executor[len("dask://"):]
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in addr:
+        raise AccelsimError(f"--executor {executor!r}: expected dask://HOST:PORT")
+    return addr
+
+
 def _dask_client(executor: str, workers: int | None):
     try:
         from dask.distributed import Client, LocalCluster
@@ -263,10 +272,7 @@ def _dask_client(executor: str, workers: int | None):
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         return Client(cluster), cluster
-    addr = executor[len("dask://"):]
-    host, _, port = addr.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in addr:
-        raise AccelsimError(f"--executor {executor!r}: expected dask://HOST:PORT")
+    addr = _dask_address(executor)
     try:
         return Client(f"tcp://{addr}", timeout="10s"), None
     except (OSError, ValueError, TimeoutError) as e:
@@ -287,6 +293,8 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
     """Run every unfinished point of *spec* into *directory*; finished points are skipped."""
     if executor not in ("serial", "processes", "dask") and not executor.startswith("dask://"):
         raise AccelsimError(f"unknown executor '{executor}' (serial, processes, dask, dask://HOST:PORT)")
+    if executor.startswith("dask://"):
+        _dask_address(executor)
     cpus = os.cpu_count() or 1
     if workers is not None and not 1 <= workers <= MAX_WORKERS_PER_CPU * cpus:
         raise AccelsimError(f"--workers must be between 1 and {MAX_WORKERS_PER_CPU * cpus} on this machine "

@@ -211,3 +211,11 @@ def test_run_task_returns_one_batch(n):
     res = run_mod.run_task(recipe, pts[n:])
     assert not res.failed and len(res.batches) == 1 and res.batches[0][0] == [p.key for p in pts[n:]]
     assert pq.read_table(pa.BufferReader(res.batches[0][1])).num_rows == len(pts) - n
+
+
+@pytest.mark.parametrize("executor", ["dask://no:port:x", "dask://host:0", "dask://:8786", "dask://h/x:1"])
+def test_a_bad_scheduler_address_is_refused_before_anything_is_written(tmp_path, executor):
+    out = tmp_path / "sweep"
+    with pytest.raises(run_mod.AccelsimError, match="expected dask://HOST:PORT"):
+        run_sweep(parse_spec(SPEC), out, executor=executor, progress=False)
+    assert not out.exists()
