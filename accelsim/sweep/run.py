@@ -301,6 +301,7 @@ def run_sweep(spec: SweepSpec, directory: str | os.PathLike, executor: str = "pr
                             f"({cpus} cores), got {workers}")
     store = Store(directory)
     store.init()
+    store.clear_temporaries()   # what a killed run was writing (kill -9 safe)
     keys = {p.key for p in spec.points}
     good, bad = store.audit(keys)
     if bad:   # never trust a point file this sweep cannot read: set it aside, recompute it

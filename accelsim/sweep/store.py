@@ -97,6 +97,21 @@ class Store:
         self.points.mkdir(parents=True, exist_ok=True)
         self.failed.mkdir(parents=True, exist_ok=True)
 
+    def clear_temporaries(self) -> int:
+        """Delete the half-written batches (``.batch-*.parquet.*.tmp``) a killed run left; how many.
+
+        Called when a run starts, before it has written anything; a finished batch is never a temporary
+        (it is renamed into place whole), so nothing a finished point needs is touched.
+        """
+        n = 0
+        for p in self.points.glob(".batch-*.parquet.*.tmp") if self.points.is_dir() else ():
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+        return n
+
     def done(self) -> set[str]:
         """Keys of the points held by files that read as result tables."""
         good, _ = self.audit()

@@ -219,3 +219,14 @@ def test_a_bad_scheduler_address_is_refused_before_anything_is_written(tmp_path,
     with pytest.raises(run_mod.AccelsimError, match="expected dask://HOST:PORT"):
         run_sweep(parse_spec(SPEC), out, executor=executor, progress=False)
     assert not out.exists()
+
+
+def test_a_half_written_batch_left_by_a_killed_run_is_cleared(tmp_path):
+    spec = parse_spec(SPEC)
+    (tmp_path / "points").mkdir(parents=True)
+    stale = tmp_path / "points" / ".batch-0123456789abcdef0123.parquet.x1y2z3.tmp"
+    stale.write_bytes(b"PAR1 half a file")
+    other = tmp_path / "points" / "notes.tmp"   # not the store's own temporary: left alone
+    other.write_text("mine")
+    assert run_sweep(spec, tmp_path, executor="serial", progress=False).done == 18
+    assert not stale.exists() and other.read_text() == "mine"
