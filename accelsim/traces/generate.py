@@ -15,6 +15,9 @@ so zeros come in patches as they do in real feature maps.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+from ._select import zero_all_but_top_abs
 
 
 def layer_rng(seed: int, index: int, stream: int) -> np.random.Generator:
@@ -27,13 +30,23 @@ def make_weights(shape: tuple[int, int], rng: np.random.Generator, dist: str = "
     std = np.sqrt(2.0 / K)
     if dist == "laplace":
         w = rng.laplace(0.0, std / np.sqrt(2.0), size=(M, K)).astype(np.float32)
+        _scale_rows(w, np.float32(1.0), rng.lognormal(0.0, 0.3, size=M).astype(np.float32), np.float32(std * 1e-3))
     else:
         w = rng.standard_normal((M, K), dtype=np.float32)
-        w *= np.float32(std)
-    w *= rng.lognormal(0.0, 0.3, size=(M, 1)).astype(np.float32)
-    # a continuous draw is never exactly zero in practice; make sure of it so density is exact
-    w[w == 0] = np.float32(std * 1e-3)
+        _scale_rows(w, np.float32(std), rng.lognormal(0.0, 0.3, size=M).astype(np.float32),
+                    np.float32(std * 1e-3))
     return w
+
+
+@njit(cache=True, nogil=True)
+def _scale_rows(w, std, row_scale, tiny):
+    """``w = (w * std) * row_scale[row]`` in float32, in one pass; an exact zero becomes *tiny* (a continuous
+    draw is never exactly zero in practice; this makes sure of it, so the density is exact)."""
+    for r in range(w.shape[0]):
+        f = row_scale[r]
+        for c in range(w.shape[1]):
+            v = (w[r, c] * std) * f
+            w[r, c] = tiny if v == 0 else v
 
 
 def make_activations(shape: tuple[int, ...], density: float, rng: np.random.Generator,
@@ -50,7 +63,8 @@ def make_activations(shape: tuple[int, ...], density: float, rng: np.random.Gene
         field = np.repeat(np.repeat(coarse, 4, axis=2), 4, axis=3)[:, :, :H, :W]
         field = field + np.float32(0.25) * rng.standard_normal(shape, dtype=np.float32)
         order = np.argsort(field.ravel(), kind="stable")
-    else:
-        order = rng.permutation(n)
-    x[order[:n_zero]] = 0.0
-    return x.reshape(shape)
+        x[order[:n_zero]] = 0.0
+        return x.reshape(shape)
+    # the n_zero smallest of i.i.d. values are a uniformly random set of positions (as a ReLU zeroes the
+    # smallest pre-activations); selected in O(n), where a permutation of 10 M positions took 0.4 s
+    return zero_all_but_top_abs(x, n - n_zero).reshape(shape)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._select import zero_all_but_top_abs
 from ..errors import PatternError
 
 PATTERNS = {
@@ -122,6 +123,8 @@ def prune(w: np.ndarray, pattern: Pattern, density: float, rng: np.random.Genera
     M, K = w.shape
     if pattern.kind == "dense" or (density >= 1.0 and pattern.kind != "nm"):
         return w.copy()
+    if pattern.kind == "unstructured" and w.dtype == np.float32:   # the same mask as below, in O(n) streaming
+        return zero_all_but_top_abs(w, _target(density, w.size))
     a = np.abs(w)
     if pattern.kind == "unstructured":
         mask = _keep_top(a, _target(density, w.size))

@@ -270,7 +270,8 @@ def test_golden_alexnet_conv4():
     rx, rs = load_arch("cambricon_x").simulate(x), load_arch("cambricon_s").simulate(s)
     assert (rx.cycles, rx.metadata_bits) == (268002, 994814)
     # S's index: one bit per 16 x 1 block, 384/16 x 1728 = 41472 bits whatever the density
-    assert (rs.cycles, rs.metadata_bits) == (60358, 41472)
+    # (S re-pinned 2026-12-04, 60358 -> 60324, when activations' zero positions changed generator)
+    assert (rs.cycles, rs.metadata_bits) == (60324, 41472)
 
 
 def test_bad_parameters_are_config_errors():

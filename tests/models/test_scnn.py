@@ -353,9 +353,11 @@ def test_golden_alexnet_conv5():
     assert r["speedup_vs_dcnn"] == pytest.approx(GOLDEN["speedup_vs_dcnn"], rel=1e-9)
 
 
-#: regression figures of the shipped config (bank conflicts sampled with the default seed)
-GOLDEN = {"macs_performed": 13833352.0, "cycles": 40429.84098769572, "energy_pj": 88352141.89739504,
-          "speedup_vs_dcnn": 2.7409457295101745}
+#: regression figures of the shipped config (bank conflicts sampled with the default seed); re-pinned on
+#: 2026-12-04 when the activations' zero positions came from an O(n) selection instead of a permutation
+#: (same distribution, other positions: cycles +1.2 %, MACs -0.004 %)
+GOLDEN = {"macs_performed": 13832830.0, "cycles": 40909.8924613464, "energy_pj": 88359295.80463025,
+          "speedup_vs_dcnn": 2.7087824810271552}
 
 
 # ---- configs and errors -------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Keep the *k* largest magnitudes of a float32 tensor in O(n): a two-pass radix select on the float bits.
+
+Magnitude pruning and activation zeroing both ask "which k entries are the largest?". ``np.partition`` answers
+it in O(n) too, but with a random-access introselect over a copy of ``|w|``; for float32, a non-negative value's
+bit pattern orders like the value, so two histogram passes (the top 16 bits, then the low 16 bits inside the one
+top bin that holds the threshold) find the k-th largest magnitude exactly, streaming the tensor in memory order.
+The mask is the one :func:`accelsim.traces.pruners._keep_top` gives for ``np.abs(w)``: every magnitude above the
+threshold, then entries equal to it by position until k are kept (tested against it).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_ABS = np.uint32(0x7FFFFFFF)
+
+
+@njit(cache=True, nogil=True)
+def _threshold(bits, k):
+    """``(t, need)``: the k-th largest magnitude's bits, and how many entries equal to it are kept (0 < k < n)."""
+    hist = np.zeros(65536, dtype=np.int64)
+    for i in range(bits.size):
+        hist[(bits[i] & 0x7FFFFFFF) >> 16] += 1
+    above = 0   # entries in bins above the threshold's bin
+    hi = 65535
+    while above + hist[hi] < k:
+        above += hist[hi]
+        hi -= 1
+    hist[:] = 0
+    for i in range(bits.size):
+        b = bits[i] & 0x7FFFFFFF
+        if (b >> 16) == hi:
+            hist[b & 0xFFFF] += 1
+    lo = 65535
+    while above + hist[lo] < k:
+        above += hist[lo]
+        lo -= 1
+    return (np.uint32(hi) << 16) | np.uint32(lo), k - above
+
+
+@njit(cache=True, nogil=True)
+def _keep(bits, values, t, need, out):
+    """``out[i] = values[i]`` for the kept entries (above *t*, or the first *need* equal to it), else 0."""
+    for i in range(bits.size):
+        b = bits[i] & 0x7FFFFFFF
+        if b > t or (b == t and need > 0):
+            if b == t:
+                need -= 1
+            out[i] = values[i]
+        else:
+            out[i] = 0
+
+
+@njit(cache=True, nogil=True)
+def _mask(bits, t, need):
+    out = np.empty(bits.size, dtype=np.bool_)
+    for i in range(bits.size):
+        b = bits[i] & 0x7FFFFFFF
+        out[i] = b > t or (b == t and need > 0)
+        if b == t and need > 0:
+            need -= 1
+    return out
+
+
+def _flat32(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+
+
+def keep_top_abs(x: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask (shape of *x*, float32) keeping the *k* largest ``|x|``; ties: the lower index wins."""
+    flat = _flat32(x)
+    k = int(min(max(k, 0), flat.size))
+    if k in (0, flat.size):
+        return np.full(x.shape, k > 0, dtype=bool)
+    t, need = _threshold(flat.view(np.uint32), k)
+    return _mask(flat.view(np.uint32), t, need).reshape(x.shape)
+
+
+def zero_all_but_top_abs(x: np.ndarray, k: int) -> np.ndarray:
+    """A float32 copy of *x* keeping its *k* largest magnitudes (:func:`keep_top_abs`'s), zero elsewhere."""
+    flat = _flat32(x)
+    k = int(min(max(k, 0), flat.size))
+    if k in (0, flat.size):
+        return flat.reshape(x.shape).copy() if k else np.zeros(x.shape, np.float32)
+    t, need = _threshold(flat.view(np.uint32), k)
+    out = np.empty(flat.size, dtype=np.float32)
+    _keep(flat.view(np.uint32), flat, t, need, out)
+    return out.reshape(x.shape)

@@ -1,0 +1,36 @@
+"""The O(n) top-k magnitude selection against the sort-based rule it replaces (ties: the lower index wins)."""
+import numpy as np
+import pytest
+
+from accelsim.traces._select import keep_top_abs, zero_all_but_top_abs
+from accelsim.traces.generate import layer_rng, make_activations
+from accelsim.traces.pruners import _keep_top
+
+
+def test_a_hand_case():
+    x = np.array([0.5, -3.0, 2.0, -2.0, 2.0, 0.0], dtype=np.float32)
+    # |x| = .5 3 2 2 2 0: the three largest are 3 and the first two 2s (indices 2 and 3)
+    assert keep_top_abs(x, 3).tolist() == [False, True, True, True, False, False]
+    assert zero_all_but_top_abs(x, 3).tolist() == [0.0, -3.0, 2.0, -2.0, 0.0, 0.0]
+    assert keep_top_abs(x, 0).sum() == 0 and keep_top_abs(x, 6).all()
+    assert zero_all_but_top_abs(x, 6).tolist() == x.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_equals_the_partition_rule_with_many_ties(seed):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal(3000).astype(np.float32), 1)   # about 60 distinct magnitudes
+    x[::5] = 0.0
+    x[1::7] = -x[1::7]
+    for k in range(0, 3001, 29):
+        want = _keep_top(np.abs(x), k)
+        assert np.array_equal(keep_top_abs(x, k), want), k
+        assert np.array_equal(zero_all_but_top_abs(x, k), np.where(want, x, 0)), k
+
+
+def test_activations_have_exactly_the_asked_zeros():
+    x = make_activations((2, 3, 7, 5), 0.37, layer_rng(0, 0, 2))
+    assert (x == 0).sum() == 210 - round(0.37 * 210) and (x >= 0).all()
+    # the zeros are spread uniformly: each quarter of a long vector holds its share (binomial sd ~0.7 %)
+    z = make_activations((40000,), 0.25, layer_rng(1, 0, 2)) == 0
+    assert np.allclose(z.reshape(4, -1).mean(axis=1), 0.75, atol=0.03)
