@@ -59,6 +59,7 @@ def _resnet50_trace():
 def item_trace_resnet50(repeat):
     from . import load_workload, make_trace
     wl = load_workload("resnet50")
+    make_trace(wl, "unstructured", density=0.3, act_density=0.5, seed=0, layers=[wl.layers[0].name])  # compile
     times = _timed(lambda: make_trace(wl, "unstructured", density=0.3, act_density=0.5, seed=0), repeat)
     tr = _resnet50_trace()
     scan = _scan_s([a for lt in tr.layers for a in (lt.weight, lt.input)])

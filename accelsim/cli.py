@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("bench", help="simulator speed and memory, as JSON")
     s.add_argument("--quick", action="store_true", help="a reduced set of cases")
-    s.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept (default 3)")
+    s.add_argument("--repeat", type=int, default=3, help="runs per case; the median, fastest and slowest are reported (default 3)")
     s.add_argument("-o", "--output", help="JSON file (default ./reports/bench/bench.json)")
     s.set_defaults(fn=cmd_bench)
     return p
