@@ -58,33 +58,40 @@ def make_trace(workload: Workload, pattern: str | Pattern = "unstructured", dens
     index = {l.name: i for i, l in enumerate(workload.layers)}
     dens = plan_densities(wl, pat, density, profile, act_density)
     from .. import budget
-    # float32 weights and inputs, plus the pruner's scores and the activations' permutation (8 bytes each)
+    # float32 weights and inputs, plus the working copies of the layers in flight (8 bytes an element, bounded)
     budget.check(16 * total, f"a trace of '{wl.name}' ({total:.3g} elements)")
-    # every layer has its own generators, so layers are made in parallel threads (numpy's generators and
-    # sorts release the GIL) and the result is bit for bit the serial one
+    # every layer has its own generators, so layers are made in parallel threads (numpy's generators and the
+    # selection kernels release the GIL) and the result is bit for bit the serial one; the largest layers go
+    # first so that no thread is left with a big one at the end
+    by_size = sorted(wl.layers, key=lambda l: -(l.n_weights + int(np.prod(l.input_shape))))
+    global_scope = pat.kind == "unstructured" and pat.scope == "global"
+
+    def weights_of(lay):
+        return make_weights(lay.weight_shape, layer_rng(seed, index[lay.name], _W_STREAM), weight_dist)
+
+    def one(lay, w=None):
+        w = weights_of(lay) if w is None else w
+        d = dens[lay.name]
+        # the label says what the layer got: a layer left whole (not prunable, or kept at density 1) is "dense"
+        pruned = lay.prunable and (d.weight < 1.0 or pat.kind == "nm")
+        if pruned:
+            w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM))
+        a = 1.0 if d.act is None else d.act
+        x = make_activations(lay.input_shape, a, layer_rng(seed, index[lay.name], _X_STREAM), clustered)
+        info = {"target_weight_density": d.weight if lay.prunable else 1.0, "target_act_density": a,
+                "pattern": pat.name if pruned else "dense"}
+        return LayerTrace(lay, w, x, info), pruned
+
     with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-        weights = dict(zip((l.name for l in wl.layers), pool.map(
-            lambda l: make_weights(l.weight_shape, layer_rng(seed, index[l.name], _W_STREAM), weight_dist),
-            wl.layers)))
-        if pat.kind == "unstructured" and pat.scope == "global":
+        if global_scope:   # one threshold over every layer's weights: draw them all first
+            weights = dict(zip((l.name for l in by_size), pool.map(weights_of, by_size)))
             target = density if density is not None else 1.0
             g = global_threshold_densities({n: w for n, w in weights.items() if wl.layer(n).prunable}, target)
             dens = {n: Density(g.get(n, 1.0), d.act) for n, d in dens.items()}
-
-        def one(lay):
-            d = dens[lay.name]
-            w = weights[lay.name]
-            # the label says what the layer got: a layer left whole (not prunable, or kept at density 1) is "dense"
-            pruned = lay.prunable and (d.weight < 1.0 or pat.kind == "nm")
-            if pruned:
-                w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM))
-            a = 1.0 if d.act is None else d.act
-            x = make_activations(lay.input_shape, a, layer_rng(seed, index[lay.name], _X_STREAM), clustered)
-            info = {"target_weight_density": d.weight if lay.prunable else 1.0, "target_act_density": a,
-                    "pattern": pat.name if pruned else "dense"}
-            return LayerTrace(lay, w, x, info), pruned
-
-        made = list(pool.map(one, wl.layers))
+            done = dict(zip((l.name for l in by_size), pool.map(lambda l: one(l, weights.pop(l.name)), by_size)))
+        else:
+            done = dict(zip((l.name for l in by_size), pool.map(one, by_size)))
+    made = [done[l.name] for l in wl.layers]
     out = [lt for lt, _ in made]
     pruned_any = any(p for _, p in made)
     prov = {"pruner": "magnitude" if pat.kind not in ("random", "dense") else pat.kind,
