@@ -279,9 +279,12 @@ def cli(args) -> None:
         w = wide(df)
         if args.shape:
             w = w.drop(columns=["layer"])
+        print(f"storage in bits (values + metadata, {args.value_bits}-bit values); best: the fewest bits; "
+              "best/dense: its bits over dense")
         print(render(w))
         if not args.shape:
             print()
+            print("per format, summed over the layers")
             print(render(totals(df)))
         failed = df[df["error"].notna()].drop_duplicates("format")
         for _, r in failed.iterrows():
