@@ -86,3 +86,27 @@ def zero_all_but_top_abs(x: np.ndarray, k: int) -> np.ndarray:
     out = np.empty(flat.size, dtype=np.float32)
     _keep(flat.view(np.uint32), flat, t, need, out)
     return out.reshape(x.shape)
+
+
+@njit(cache=True, nogil=True)
+def _nm_mask(a, n, m):
+    """Keep the *n* largest of every *m* consecutive entries of each row of *a* (magnitudes); a tail group
+    shorter than *m* keeps ``min(n, len)``; ties: the lower index wins (an entry's rank is the number of
+    entries of its group that are larger, or equal and earlier)."""
+    rows, cols = a.shape
+    out = np.zeros((rows, cols), dtype=np.bool_)
+    for r in range(rows):
+        for g0 in range(0, cols, m):
+            g1 = min(g0 + m, cols)
+            for i in range(g0, g1):
+                rank = 0
+                for j in range(g0, g1):
+                    if a[r, j] > a[r, i] or (a[r, j] == a[r, i] and j < i):
+                        rank += 1
+                out[r, i] = rank < n
+    return out
+
+
+def nm_mask(magnitudes: np.ndarray, n: int, m: int) -> np.ndarray:
+    """Boolean mask of N:M pruning along the rows of ``|w|`` (``M x K``, groups along K)."""
+    return _nm_mask(np.ascontiguousarray(magnitudes), int(n), int(m))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._select import zero_all_but_top_abs
+from ._select import nm_mask, zero_all_but_top_abs
 from ..errors import PatternError
 
 PATTERNS = {
@@ -145,16 +145,8 @@ def prune(w: np.ndarray, pattern: Pattern, density: float, rng: np.random.Genera
         keep = _keep_top(norms, _target(density, nbr * nbc))
         mask = np.repeat(np.repeat(keep, bh, axis=0), bw, axis=1)[:M, :K]
     elif pattern.kind == "nm":
-        n, m = pattern.a, pattern.b
-        ng = -(-K // m)
-        pad = np.full((M, ng * m), -1.0)
-        pad[:, :K] = a
-        g = pad.reshape(M, ng, m)
-        # rank within each group: stable argsort of -|w| keeps the first of equal weights
-        order = np.argsort(-g, axis=2, kind="stable")
-        ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(m)[None, None, :].repeat(M, 0).repeat(ng, 1), axis=2)
-        mask = (ranks < n).reshape(M, ng * m)[:, :K]
+        # the n largest of each group of m along K, ties to the lower index (a tail group keeps min(n, len))
+        mask = nm_mask(a, pattern.a, pattern.b)
     elif pattern.kind == "balanced":
         G = pattern.a
         mask = np.zeros_like(w, dtype=bool)

@@ -113,7 +113,9 @@ def test_infinite_dram_bandwidth_is_refused():
 STAT_CASES = [("resnet50", ["conv1", "layer2_0_conv2", "layer3_1_conv1", "fc"], "unstructured", 0.3),
               ("resnet50", ["layer1_0_conv2", "layer4_0_conv2"], "nm:2:4", None),
               ("bert_base", None, "unstructured", 0.2),
-              ("bert_base", None, "block:4x4", 0.5)]
+              ("bert_base", None, "block:4x4", 0.5),
+              ("gpt2[seq_len=128]", ["q_proj", "qk", "av", "down_proj"], "nm:2:4", None),
+              ("gpt2[seq_len=128]", ["k_proj", "up_proj"], "unstructured", 0.3)]
 
 
 def _stats_vs_trace(arch, workload, layers, pattern, density):

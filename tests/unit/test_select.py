@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from accelsim.traces._select import keep_top_abs, zero_all_but_top_abs
+from accelsim.traces._select import keep_top_abs, nm_mask, zero_all_but_top_abs
 from accelsim.traces.generate import layer_rng, make_activations
 from accelsim.traces.pruners import _keep_top
 
@@ -34,3 +34,29 @@ def test_activations_have_exactly_the_asked_zeros():
     # the zeros are spread uniformly: each quarter of a long vector holds its share (binomial sd ~0.7 %)
     z = make_activations((40000,), 0.25, layer_rng(1, 0, 2)) == 0
     assert np.allclose(z.reshape(4, -1).mean(axis=1), 0.75, atol=0.03)
+
+
+def _nm_by_sorting(w, n, m):
+    """The N:M rule by a stable sort of each group (the pruner's earlier implementation): the oracle."""
+    M, K = w.shape
+    ng = -(-K // m)
+    pad = np.full((M, ng * m), -1.0)
+    pad[:, :K] = np.abs(w)
+    order = np.argsort(-pad.reshape(M, ng, m), axis=2, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(m), order.shape).copy(), axis=2)
+    return (ranks < n).reshape(M, ng * m)[:, :K]
+
+
+def test_nm_by_hand():
+    w = np.array([[0.1, -0.5, 0.5, 0.2, 0.3, 0.0, 0.0]], dtype=np.float32)
+    # groups [.1 -.5 .5 .2] keeps -.5 and .5; tail [.3 0 0] keeps .3 and the first 0
+    assert nm_mask(np.abs(w), 2, 4).tolist() == [[False, True, True, False, True, True, False]]
+
+
+@pytest.mark.parametrize("n,m", [(2, 4), (1, 4), (2, 8), (3, 3), (4, 4)])
+def test_nm_equals_the_sorting_rule_with_ties(n, m):
+    rng = np.random.default_rng(n * 10 + m)
+    w = np.round(rng.standard_normal((37, 53)), 1).astype(np.float32)   # K not a multiple of m, many ties
+    w[:, ::9] = 0.0
+    assert np.array_equal(nm_mask(np.abs(w), n, m), _nm_by_sorting(w, n, m))
