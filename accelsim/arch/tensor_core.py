@@ -98,10 +98,12 @@ What it leaves out, and what is assumed
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
@@ -825,7 +827,20 @@ class TensorCore(ArchModel):
 
     # ---- assembling the row -----------------------------------------------------------------------------------
     def _layer(self, layer, p: TensorCoreParams, reason: str, e) -> LayerResult:
-        """The layer's row: the sparse run when the encoder accounted A (*e*), else the dense run."""
+        """The layer's row: the sparse run when the encoder accounted A (*e*), else the dense run.
+
+        A layer whose repeats run ``batched`` at a time is one grouped launch of that many GEMMs (as
+        :func:`accelsim.validation.tensor_core.bert_base_layers` writes BERT's attention): its tiles fill the SMs
+        together and it pays one launch; the row is that launch's share per instance."""
+        b = layer.batched
+        if b > 1:
+            launch = dataclasses.replace(layer, M=layer.M * b, groups=layer.groups * b, count=layer.count // b,
+                                         batched=1)
+            e_all = None if e is None else SimpleNamespace(value_bits=e.value_bits * b,
+                                                            metadata_bits=e.metadata_bits * b)
+            res = _weighted([(self._layer(launch, p, reason, e_all), 1.0 / b)])
+            res.extra["batched"] = b
+            return res
         use_sparse = e is not None
         hw = self.hardware(p)
         dense = _best(_gemm(layer, p, None), _machine(p, False))
@@ -890,23 +905,30 @@ class TensorCore(ArchModel):
                            sram_bytes=float(s[S_L2_BYTES]) + run.smem_bytes, totals=totals, extra=extra)
 
 
+def _weighted(parts: list[tuple[LayerResult, float]]) -> LayerResult:
+    """The row ``sum(w * row)`` of every additive quantity; labels and extras from the heaviest part."""
+    main = max(parts, key=lambda rw: rw[1])[0]
+    keys = {k for r, _ in parts for k in r.losses}
+    acts = ActionCounts()
+    for r, w in parts:
+        acts.merge(r.actions, w)
+
+    def tot(get):
+        return sum(w * get(r) for r, w in parts)
+    return LayerResult(cycles=tot(lambda r: r.cycles), freq_hz=main.freq_hz,
+                       macs_performed=tot(lambda r: r.macs_performed), peak_macs_per_cycle=main.peak_macs_per_cycle,
+                       losses={k: tot(lambda r: r.losses.get(k, 0.0)) for k in keys},
+                       pe_busy=tot(lambda r: r.pe_busy), actions=acts,
+                       weight_bits=tot(lambda r: r.weight_bits), metadata_bits=tot(lambda r: r.metadata_bits),
+                       dram_bytes=tot(lambda r: r.dram_bytes), sram_bytes=tot(lambda r: r.sram_bytes),
+                       totals={k: tot(lambda r: r.totals[k]) for k in main.totals}, extra=dict(main.extra))
+
+
 def _mix(a: LayerResult, b: LayerResult, p: float) -> LayerResult:
     """The expected row over two outcomes: *a* with probability *p*, *b* otherwise (labels of the likelier)."""
-    q = 1.0 - p
-    main = a if p >= 0.5 else b
-    losses = {r: p * a.losses.get(r, 0.0) + q * b.losses.get(r, 0.0) for r in {*a.losses, *b.losses}}
-    acts = ActionCounts().merge(a.actions, p).merge(b.actions, q)
-    extra = dict(main.extra)
-    extra["speedup_vs_dense"] = (p * a.totals["dense_cycles"] + q * b.totals["dense_cycles"]) / \
-        (p * a.cycles + q * b.cycles)
-    return LayerResult(cycles=p * a.cycles + q * b.cycles, freq_hz=a.freq_hz,
-                       macs_performed=p * a.macs_performed + q * b.macs_performed,
-                       peak_macs_per_cycle=a.peak_macs_per_cycle, losses=losses,
-                       pe_busy=p * a.pe_busy + q * b.pe_busy, actions=acts,
-                       weight_bits=p * a.weight_bits + q * b.weight_bits,
-                       metadata_bits=p * a.metadata_bits + q * b.metadata_bits,
-                       dram_bytes=p * a.dram_bytes + q * b.dram_bytes, sram_bytes=p * a.sram_bytes + q * b.sram_bytes,
-                       totals={k: p * a.totals[k] + q * b.totals[k] for k in a.totals}, extra=extra)
+    res = _weighted([(a, p), (b, 1.0 - p)])
+    res.extra["speedup_vs_dense"] = (p * a.totals["dense_cycles"] + (1 - p) * b.totals["dense_cycles"]) / res.cycles
+    return res
 
 
 def layer_bound(res: LayerResult) -> str:

@@ -198,7 +198,9 @@ def _layer_from_json(d, where: str) -> Layer:
     except (TypeError, ValueError) as e:
         raise TraceError(f"{where}: bad layer description ({e})") from None
     bad = None
-    if lay.M % lay.groups:
+    if lay.count % lay.batched:
+        bad = f"batched {lay.batched} does not divide count {lay.count}"
+    elif lay.M % lay.groups:
         bad = f"M={lay.M} does not divide into {lay.groups} groups"
     elif lay.is_conv:
         if lay.C < 1 or lay.H < 1 or lay.W < 1 or lay.C % lay.groups:

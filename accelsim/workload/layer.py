@@ -13,7 +13,10 @@ A grouped convolution is ``groups`` GEMMs side by side: rows
 stride, padding) for the models that need it.
 
 ``count`` repeats a layer (attention heads, identical encoder layers): models
-simulate it once and the result is scaled.
+simulate it once and the result is scaled. ``batched`` says how many of those
+repeats one kernel launch runs together (a batched GEMM: every head of one
+attention product is one ``bmm``); it divides ``count``, and only designs that
+pay per launch (the GPUs) read it.
 
 Own networks (ONNX graphs) have geometry the fields above cannot say in one
 number: per-axis strides, dilation, asymmetric padding, transposed
@@ -55,6 +58,8 @@ class Layer:
     pad: int = 0
     batch: int = 1
     count: int = 1
+    #: repeats one launch runs together (a batched GEMM); divides ``count``
+    batched: int = 1
     prunable: bool = True
     note: str = field(default="", compare=False)
     # ---- the source operator's geometry when the fields above are a lowering of it (module docstring) ----
@@ -168,11 +173,13 @@ def conv(name: str, C: int, H: int, W: int, M: int, R: int, S: int | None = None
 
 
 def gemm(name: str, M: int, K: int, N: int, op: str = "fc", count: int = 1, prunable: bool = True,
-         batch: int = 1) -> Layer:
-    for key, v in dict(M=M, K=K, N=N, count=count).items():
+         batch: int = 1, batched: int = 1) -> Layer:
+    for key, v in dict(M=M, K=K, N=N, count=count, batched=batched).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise WorkloadError(f"layer '{name}': {key} must be a positive integer, got {v!r}")
     if count > MAX_COUNT:
         raise WorkloadError(f"layer '{name}': count {count:.3g} is more than any network repeats a layer "
                             f"({MAX_COUNT:.0e})")
-    return Layer(name=name, op=op, M=M, K=K, N=N, count=count, prunable=prunable, batch=batch)
+    if count % batched:
+        raise WorkloadError(f"layer '{name}': batched {batched} does not divide count {count}")
+    return Layer(name=name, op=op, M=M, K=K, N=N, count=count, prunable=prunable, batch=batch, batched=batched)

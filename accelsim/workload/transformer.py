@@ -177,8 +177,9 @@ def transformer_layers(s: TransformerShape) -> list[Layer]:
         out.append(conv("patch_embed", s.channels, s.image, s.image, d, s.patch, stride=s.patch, batch=B))
     out += [gemm("q_proj", d, d, N, count=L, batch=B), gemm("k_proj", kv, d, N, count=L, batch=B),
             gemm("v_proj", kv, d, N, count=L, batch=B),
-            gemm("qk", Tkv, dh, T, op="matmul", count=L * s.n_heads * B, prunable=False),
-            gemm("av", dh, Tkv, T, op="matmul", count=L * s.n_heads * B, prunable=False),
+            # one batched launch per block covers every head and sequence (a bmm, as attention kernels run)
+            gemm("qk", Tkv, dh, T, op="matmul", count=L * s.n_heads * B, prunable=False, batched=s.n_heads * B),
+            gemm("av", dh, Tkv, T, op="matmul", count=L * s.n_heads * B, prunable=False, batched=s.n_heads * B),
             gemm("o_proj", d, d, N, count=L, batch=B)]
     if s.mlp == "gated":
         out.append(gemm("gate_proj", s.d_ff, d, N, count=L, batch=B))

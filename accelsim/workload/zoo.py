@@ -31,7 +31,7 @@ from .layer import MAX_COUNT, OPS, Layer, conv, gemm
 _LAYER_KEYS = {
     "conv": {"name", "op", "C", "H", "W", "M", "R", "S", "stride", "pad", "groups", "count", "prunable", "batch"},
     "fc": {"name", "op", "in", "out", "N", "count", "prunable", "batch"},
-    "matmul": {"name", "op", "M", "K", "N", "count", "prunable"},
+    "matmul": {"name", "op", "M", "K", "N", "count", "batched", "prunable"},
     "lstm": {"name", "op", "input", "hidden", "steps", "count", "prunable", "batch"},
 }
 _LAYER_KEYS["depthwise"] = _LAYER_KEYS["conv"]
@@ -180,7 +180,8 @@ def parse_layer(spec: dict, where: str, batch: int = 1) -> Layer:
         # The four gates' weights stacked: W = [W_ih | W_hh] of shape 4H x (I + H) (Hochreiter 1997).
         return gemm(name, 4 * h, need("input") + h, b * steps, op="lstm", count=count, prunable=prunable,
                     batch=b)
-    return gemm(name, need("M"), need("K"), need("N"), op="matmul", count=count, prunable=prunable)
+    return gemm(name, need("M"), need("K"), need("N"), op="matmul", count=count, prunable=prunable,
+                batched=spec.get("batched", 1))
 
 
 def _parse_profile(raw, layers: list[Layer], where: str) -> dict[str, Density]:
@@ -225,7 +226,8 @@ def workload_from_dict(data, where: str, params: dict | None = None) -> Workload
             batch = _batch(params["batch"], where)
         layers = [parse_layer(s, f"layers[{i}]", batch) for i, s in enumerate(layers_raw)]
         if params:      # an fc layer's explicit N is per sequence; an attention product repeats per sequence
-            layers = [replace(l, count=l.count * batch) if l.op == "matmul" and not l.prunable else
+            layers = [replace(l, count=l.count * batch, batched=l.batched * batch)
+                      if l.op == "matmul" and not l.prunable else
                       replace(l, N=l.N * batch) if l.op == "fc" and "N" in spec else l
                       for l, spec in zip(layers, layers_raw)]
     repeat = data.get("repeat", 1)

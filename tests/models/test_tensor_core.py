@@ -480,3 +480,31 @@ def test_energy_counts_bytes_and_macs_by_precision():
         assert r["energy_dram_pj"] == pytest.approx(r["dram_bytes"] * 8 * 20.0)
     assert rows["int8"]["energy_mac_pj"] < rows["fp16"]["energy_mac_pj"]
     assert rows["int8"]["macs_performed"] == rows["fp16"]["macs_performed"] == 256 * 512 * 384
+
+
+def test_a_batched_attention_product_is_one_grouped_launch():
+    # 32 heads of a decode step's scores (128 cached keys x 64 dims x 1 query), twice (two blocks)
+    from dataclasses import replace
+    from accelsim.workload.layer import Layer
+    p = load_arch("a100").params
+    model = TensorCore()
+    batched = gemm("qk", 128, 64, 1, op="matmul", count=64, prunable=False, batched=32)
+    grouped = Layer("qk", "matmul", M=128 * 32, K=64, N=1, groups=32, prunable=False, count=2)
+    one, launch = model.simulate_weight(batched, None, p), model.simulate_weight(grouped, None, p)
+    # a row is the grouped launch's share per head: 32 of them make the launch
+    assert 32 * one.cycles == pytest.approx(launch.cycles)
+    assert 32 * one.dram_bytes == pytest.approx(launch.dram_bytes)
+    assert 32 * one.macs_performed == pytest.approx(launch.macs_performed) == 128 * 64 * 32
+    assert one.extra["batched"] == 32
+    # launched head by head, each pays the 3 us launch: more than ten times the batched share
+    alone = model.simulate_weight(replace(batched, batched=1), None, p)
+    assert alone.cycles >= p.launch_overhead_s * p.freq_hz
+    assert alone.cycles > 10 * one.cycles
+
+
+def test_batched_must_divide_count():
+    from accelsim.errors import WorkloadError
+    with pytest.raises(WorkloadError, match="does not divide"):
+        gemm("qk", 128, 64, 1, op="matmul", count=12, batched=5)
+    lay = accelsim.load_workload("llama2_7b[phase=decode,batch=2]").layer("qk")
+    assert (lay.count, lay.batched) == (32 * 32 * 2, 32 * 2)   # blocks x heads x sequences; one bmm a block

@@ -794,7 +794,8 @@ class _Importer:
         Kc = prod(contr)
         if wa is None and wb is None:
             M, N, count = prod(free_a), prod(free_b), prod(batch)
-            lay = gemm(name, max(M, 1), max(Kc, 1), max(N, 1), op="matmul", count=max(count, 1), prunable=False)
+            lay = gemm(name, max(M, 1), max(Kc, 1), max(N, 1), op="matmul", count=max(count, 1), prunable=False,
+                       batched=max(count, 1))   # the node's batch dimensions run in one launch
             geo = {"spec_a": spec_a, "spec_b": spec_b, "batch": batch, "contr": contr, "free_a": free_a,
                    "free_b": free_b}
             return [OnnxLayer(lay, idx, node.name, "actact", [], [a_name, b_name], node.output[0], geo)]
