@@ -76,16 +76,23 @@ def keep_top_abs(x: np.ndarray, k: int) -> np.ndarray:
     return _mask(flat.view(np.uint32), t, need).reshape(x.shape)
 
 
-def zero_all_but_top_abs(x: np.ndarray, k: int) -> np.ndarray:
-    """A float32 copy of *x* keeping its *k* largest magnitudes (:func:`keep_top_abs`'s), zero elsewhere."""
-    flat = _flat32(x)
+def zero_all_but_top_abs(x: np.ndarray, k: int, inplace: bool = False) -> np.ndarray:
+    """A float32 copy of *x* keeping its *k* largest magnitudes (:func:`keep_top_abs`'s), zero elsewhere;
+    *inplace*: zero *x* itself (a contiguous float32 array nobody else needs) and return it."""
+    if inplace and not (x.dtype == np.float32 and x.flags.c_contiguous):
+        raise ValueError("inplace selection needs a contiguous float32 array")
+    flat = x.reshape(-1) if inplace else _flat32(x)
     k = int(min(max(k, 0), flat.size))
     if k in (0, flat.size):
-        return flat.reshape(x.shape).copy() if k else np.zeros(x.shape, np.float32)
+        if not inplace:
+            return flat.reshape(x.shape).copy() if k else np.zeros(x.shape, np.float32)
+        if k == 0:
+            flat.fill(0.0)
+        return x
     t, need = _threshold(flat.view(np.uint32), k)
-    out = np.empty(flat.size, dtype=np.float32)
-    _keep(flat.view(np.uint32), flat, t, need, out)
-    return out.reshape(x.shape)
+    out = flat if inplace else np.empty(flat.size, dtype=np.float32)
+    _keep(flat.view(np.uint32), flat, t, need, out)   # in place: entry i is read before it is written
+    return x if inplace else out.reshape(x.shape)
 
 
 @njit(cache=True, nogil=True)

@@ -75,7 +75,7 @@ def make_trace(workload: Workload, pattern: str | Pattern = "unstructured", dens
         # the label says what the layer got: a layer left whole (not prunable, or kept at density 1) is "dense"
         pruned = lay.prunable and (d.weight < 1.0 or pat.kind == "nm")
         if pruned:
-            w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM))
+            w = prune(w, pat, d.weight, layer_rng(seed, index[lay.name], _P_STREAM), inplace=True)
         a = 1.0 if d.act is None else d.act
         x = make_activations(lay.input_shape, a, layer_rng(seed, index[lay.name], _X_STREAM), clustered)
         info = {"target_weight_density": d.weight if lay.prunable else 1.0, "target_act_density": a,

@@ -118,13 +118,15 @@ def _target(density: float, n: int) -> int:
     return int(round(density * n))
 
 
-def prune(w: np.ndarray, pattern: Pattern, density: float, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Return a pruned copy of *w* (``M x K``) at *density* under *pattern*."""
+def prune(w: np.ndarray, pattern: Pattern, density: float, rng: np.random.Generator | None = None,
+          inplace: bool = False) -> np.ndarray:
+    """Return a pruned copy of *w* (``M x K``) at *density* under *pattern*; *inplace*: prune *w* itself
+    where the pattern allows it (a fresh draw nobody else holds; the trace builder's)."""
     M, K = w.shape
     if pattern.kind == "dense" or (density >= 1.0 and pattern.kind != "nm"):
-        return w.copy()
+        return w if inplace else w.copy()
     if pattern.kind == "unstructured" and w.dtype == np.float32:   # the same mask as below, in O(n) streaming
-        return zero_all_but_top_abs(w, _target(density, w.size))
+        return zero_all_but_top_abs(w, _target(density, w.size), inplace=inplace and w.flags.c_contiguous)
     a = np.abs(w)
     if pattern.kind == "unstructured":
         mask = _keep_top(a, _target(density, w.size))

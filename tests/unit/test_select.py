@@ -60,3 +60,14 @@ def test_nm_equals_the_sorting_rule_with_ties(n, m):
     w = np.round(rng.standard_normal((37, 53)), 1).astype(np.float32)   # K not a multiple of m, many ties
     w[:, ::9] = 0.0
     assert np.array_equal(nm_mask(np.abs(w), n, m), _nm_by_sorting(w, n, m))
+
+
+def test_in_place_selection_is_the_copy_selection():
+    rng = np.random.default_rng(5)
+    x = np.round(rng.standard_normal((40, 25)).astype(np.float32), 1)
+    for k in (0, 1, 333, 1000):
+        want = zero_all_but_top_abs(x, k)
+        y = x.copy()
+        assert zero_all_but_top_abs(y, k, inplace=True) is y and np.array_equal(y, want)
+    with pytest.raises(ValueError, match="contiguous float32"):
+        zero_all_but_top_abs(x.astype(np.float64), 3, inplace=True)
