@@ -7,7 +7,8 @@ pruning then leaves rows with unequal nonzero counts, which is where load
 imbalance comes from in real pruned networks (Han et al., EIE, Sec. IV-B).
 
 Activations: non-negative values (|N(0, 1)|, as after ReLU) with exactly
-``round((1 - density) * n)`` zeros, placed uniformly at random or, with
+``round((1 - density) * n)`` zeros, placed uniformly at random (the smallest
+of the i.i.d. draws are zeroed, as a ReLU cuts the smallest inputs) or, with
 ``clustered=True``, in spatial clusters: a smooth random field per channel
 (noise at 1/4 resolution, upsampled) thresholded at the density's quantile,
 so zeros come in patches as they do in real feature maps.
