@@ -160,6 +160,8 @@ def _crafted(tmp_path, layer, name="L", extra=None):
     ({"name": "../x", "op": "fc", "M": 4, "K": 3, "N": 1}, "not a plain name"),
     ({"name": "L", "op": "conv", "M": 4, "K": 3, "N": 1, "C": 0, "H": 0, "W": 0}, "impossible"),
     ({"name": "L", "op": "warp", "M": 4, "K": 3, "N": 1}, "is not one of"),
+    ({"name": "L", "op": "matmul", "M": 4, "K": 3, "N": 1, "count": 12, "batched": 5}, "does not divide count"),
+    ({"name": "L", "op": "matmul", "M": 4, "K": 3, "N": 1, "batched": 0}, "'batched' must be an integer"),
     ("not a dict", "must be an object"),
 ])
 def test_crafted_trace_metadata_is_one_clear_error(tmp_path, layer, msg):
