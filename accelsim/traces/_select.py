@@ -39,26 +39,36 @@ def _threshold(bits, k):
 
 
 @njit(cache=True, nogil=True)
-def _keep(bits, values, t, need, out):
-    """``out[i] = values[i]`` for the kept entries (above *t*, or the first *need* equal to it), else 0."""
+def _keep(bits, t, need, out):
+    """``out[i] = bits[i]`` for the kept entries (above *t*, or the first *need* equal to it), else 0 (the
+    float bits of +0.0). Works on the bits alone, so in place (*out* is *bits*) is one array of one type
+    (measured: an in-place pass through float and integer views of one buffer ran 6-10x slower).
+
+    Two passes, so that the first has no data-dependent branch (kept entries are random: a branch on them is
+    mispredicted half the time): keep everything at or above *t*, then drop the equal ones beyond the first
+    *need* (in place the second pass still reads the ties' bits: they were kept)."""
     for i in range(bits.size):
-        b = bits[i] & 0x7FFFFFFF
-        if b > t or (b == t and need > 0):
-            if b == t:
+        b = bits[i]
+        out[i] = b if (b & 0x7FFFFFFF) >= t else 0
+    _drop_extra_ties(bits, t, need, out)
+
+
+@njit(cache=True, nogil=True)
+def _drop_extra_ties(bits, t, need, out):
+    for i in range(bits.size):
+        if (bits[i] & 0x7FFFFFFF) == t:
+            if need > 0:
                 need -= 1
-            out[i] = values[i]
-        else:
-            out[i] = 0
+            else:
+                out[i] = 0
 
 
 @njit(cache=True, nogil=True)
 def _mask(bits, t, need):
     out = np.empty(bits.size, dtype=np.bool_)
     for i in range(bits.size):
-        b = bits[i] & 0x7FFFFFFF
-        out[i] = b > t or (b == t and need > 0)
-        if b == t and need > 0:
-            need -= 1
+        out[i] = (bits[i] & 0x7FFFFFFF) >= t
+    _drop_extra_ties(bits, t, need, out)
     return out
 
 
@@ -89,9 +99,10 @@ def zero_all_but_top_abs(x: np.ndarray, k: int, inplace: bool = False) -> np.nda
         if k == 0:
             flat.fill(0.0)
         return x
-    t, need = _threshold(flat.view(np.uint32), k)
+    bits = flat.view(np.uint32)
+    t, need = _threshold(bits, k)
     out = flat if inplace else np.empty(flat.size, dtype=np.float32)
-    _keep(flat.view(np.uint32), flat, t, need, out)   # in place: entry i is read before it is written
+    _keep(bits, t, need, out.view(np.uint32))
     return x if inplace else out.reshape(x.shape)
 
 
