@@ -14,7 +14,7 @@ SPECS = [
     ("zero_padded_delta", {"delta_bits": 2}), ("zero_padded_delta", {"delta_bits": 3, "order": "col"}),
     ("csr", {}), ("csc", {}), ("csr", {"index_mode": "relative", "index_bits": 2}),
     ("csc", {"index_mode": "relative", "index_bits": 1}), ("csr", {"index_bits": 9, "ptr_bits": 12}),
-    ("bcsr", {"block": (2, 3)}), ("bcsr", {"block": (1, 1)}),
+    ("bcsr", {"block": (2, 3)}), ("bcsr", {"block": (1, 1)}), ("bcsr", {"block": (4, 1)}),
     ("strided", {}), ("strided", {"stride_bits": 2, "count_bits": 2, "order": "col"}),
     ("ranks", {"ranks": "UOP,CP"}), ("ranks", {"ranks": "UOP,RLE2", "order": "col"}), ("ranks", {"ranks": "B,B"}),
     ("ranks", {"ranks": "CP,CP"}), ("ranks", {"ranks": "RLE,RLE1"}), ("ranks", {"ranks": "U,CP"}),
