@@ -251,12 +251,43 @@ def bench(items: list[str] | None = None, repeat: int = 3) -> dict:
             "repeat": repeat, "results": rows}
 
 
+def summary(res: dict) -> list[dict]:
+    """One line per item for the terminal: its median, target and whether it is met (the JSON has the rest).
+
+    An item timed per config (or per model) names its slowest one, the one its median is."""
+    rows = []
+    for r in res["results"]:
+        if "error" in r:
+            rows.append({"item": r["item"], "median_ms": float("nan"), "target_ms": float("nan"),
+                         "x_memory_scan": float("nan"), "peak_MiB": float("nan"), "met": "error"})
+            continue
+        per = r.get("per_config") or r.get("per_model") or {}
+        timed = {k: v["median_s"] for k, v in per.items() if "median_s" in v}
+        item = f"{r['item']} ({max(timed, key=timed.get)})" if timed else r["item"]
+        if r["item"] == "sweep":
+            rows.append({"item": f"sweep ({r['best_points_per_s']:.0f} points/s, target "
+                                 f"{r['target_points_per_s']:.0f})", "median_ms": float("nan"),
+                         "target_ms": float("nan"), "x_memory_scan": float("nan"), "peak_MiB": r["peak_rss_mib"],
+                         "met": "yes" if r["meets_target"] else "NO"})
+            continue
+        if "target_s" not in r:
+            continue
+        rows.append({"item": item, "median_ms": 1e3 * r["median_s"], "target_ms": 1e3 * r["target_s"],
+                     "x_memory_scan": r.get("x_memory_scan", float("nan")), "peak_MiB": r["peak_rss_mib"],
+                     "met": "yes" if r.get("meets_target") else "NO"})
+    return rows
+
+
 def cli(args) -> None:
+    import pandas as pd
+    from .outputs import atomic_write
+    from .table import render
     if args.repeat < 1:
         raise AccelsimError("--repeat must be >= 1")
     res = bench(QUICK if args.quick else None, args.repeat)
     text = json.dumps(res, indent=1)
     out = Path(args.output) if args.output else reports_dir() / "bench" / "bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    atomic_write(out, lambda f: f.write(text + "\n"), mode="w")
     sys.stdout.write(text + "\n")
+    print(render(pd.DataFrame(summary(res))), file=sys.stderr)
+    print(f"written to {out}", file=sys.stderr)

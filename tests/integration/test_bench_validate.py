@@ -22,6 +22,23 @@ def test_bench_item_reports_median_spread_and_memory():
     json.dumps(row)
 
 
+def test_bench_summary_names_the_slowest_config_and_the_misses():
+    res = {"results": [
+        {"item": "trace_resnet50", "target_s": 0.3, "median_s": 0.25, "x_memory_scan": 14.0, "peak_rss_mib": 400.0,
+         "meets_target": True},
+        {"item": "resnet50_every_model", "target_s": 0.25, "median_s": 0.3, "peak_rss_mib": 420.0,
+         "meets_target": False, "per_config": {"eie": {"median_s": 0.1}, "scnn": {"median_s": 0.3}}},
+        {"item": "sweep", "best_points_per_s": 400.4, "target_points_per_s": 315.0, "meets_target": True,
+         "peak_rss_mib": 300.0},
+        {"item": "layer_points", "peak_rss_mib": 1.0},            # no target: not a line
+        {"item": "scnn_vgg16", "error": "ModelError: boom"}]}
+    rows = bench.summary(res)
+    assert [r["item"] for r in rows] == ["trace_resnet50", "resnet50_every_model (scnn)",
+                                         "sweep (400 points/s, target 315)", "scnn_vgg16"]
+    assert [r["met"] for r in rows] == ["yes", "NO", "yes", "error"]
+    assert rows[0]["median_ms"] == pytest.approx(250.0) and rows[1]["target_ms"] == pytest.approx(250.0)
+
+
 def test_validation_flags_out_of_tolerance(monkeypatch):
     import accelsim.validate as v
 
