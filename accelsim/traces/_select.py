@@ -1,19 +1,19 @@
-"""Keep the *k* largest magnitudes of a float32 tensor in O(n): a two-pass radix select on the float bits.
+"""Selection kernels of the pruners and the activation generator.
 
+Keep the *k* largest magnitudes of a float32 tensor in O(n), by a two-pass radix select on the float bits.
 Magnitude pruning and activation zeroing both ask "which k entries are the largest?". ``np.partition`` answers
 it in O(n) too, but with a random-access introselect over a copy of ``|w|``; for float32, a non-negative value's
 bit pattern orders like the value, so two histogram passes (the top 16 bits, then the low 16 bits inside the one
 top bin that holds the threshold) find the k-th largest magnitude exactly, streaming the tensor in memory order.
 The mask is the one :func:`accelsim.traces.pruners._keep_top` gives for ``np.abs(w)``: every magnitude above the
 threshold, then entries equal to it by position until k are kept (tested against it).
+
+N:M pruning (:func:`nm_mask`): the *n* largest of every group of *m* along a row, in one pass.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-_ABS = np.uint32(0x7FFFFFFF)
-
 
 @njit(cache=True, nogil=True)
 def _threshold(bits, k):
