@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+
 @njit(cache=True, nogil=True)
 def _threshold(bits, k):
     """``(t, need)``: the k-th largest magnitude's bits, and how many entries equal to it are kept (0 < k < n)."""
