@@ -77,9 +77,18 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def _strict_load(text: str) -> Any:
+    """One YAML document through :class:`_StrictLoader` (a ``SafeLoader``: plain data only, never objects)."""
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, where: str = "<string>") -> Any:
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return _strict_load(text)
     except RecursionError:
         raise ConfigError(f"{where}: malformed YAML: nested too deeply") from None
     except yaml.YAMLError as e:
@@ -92,7 +101,7 @@ def parse_yaml(text: str, where: str = "<string>") -> Any:
 def parse_value(text: str) -> Any:
     """Parse a ``--set key=value`` value the way YAML would (``8`` -> int, ``ws`` -> str)."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return _strict_load(text)
     except (yaml.YAMLError, RecursionError):
         return text
 

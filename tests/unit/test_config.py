@@ -81,3 +81,13 @@ def test_a_billion_laughs_is_refused_before_it_expands(tmp_path):
     from accelsim.arch import load_arch
     with pytest.raises(ConfigError, match="aliases"):
         load_arch(str(tmp_path / "bomb.yaml"))
+
+
+def test_yaml_never_builds_python_objects():
+    from accelsim.config import parse_value, parse_yaml
+    from accelsim.errors import ConfigError
+    with pytest.raises(ConfigError, match="could not determine a constructor"):
+        parse_yaml('a: !!python/object/apply:os.system ["echo owned"]')
+    # a --set value that is not plain YAML stays the text it was
+    assert parse_value('!!python/object/apply:os.system ["x"]') == '!!python/object/apply:os.system ["x"]'
+    assert parse_value("8") == 8 and parse_value("ws") == "ws"
