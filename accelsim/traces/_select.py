@@ -64,35 +64,12 @@ def _drop_extra_ties(bits, t, need, out):
                 out[i] = 0
 
 
-@njit(cache=True, nogil=True)
-def _mask(bits, t, need):
-    out = np.empty(bits.size, dtype=np.bool_)
-    for i in range(bits.size):
-        out[i] = (bits[i] & 0x7FFFFFFF) >= t
-    _drop_extra_ties(bits, t, need, out)
-    return out
-
-
-def _flat32(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
-
-
-def keep_top_abs(x: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask (shape of *x*, float32) keeping the *k* largest ``|x|``; ties: the lower index wins."""
-    flat = _flat32(x)
-    k = int(min(max(k, 0), flat.size))
-    if k in (0, flat.size):
-        return np.full(x.shape, k > 0, dtype=bool)
-    t, need = _threshold(flat.view(np.uint32), k)
-    return _mask(flat.view(np.uint32), t, need).reshape(x.shape)
-
-
 def zero_all_but_top_abs(x: np.ndarray, k: int, inplace: bool = False) -> np.ndarray:
-    """A float32 copy of *x* keeping its *k* largest magnitudes (:func:`keep_top_abs`'s), zero elsewhere;
+    """A float32 copy of *x* keeping its *k* largest magnitudes (ties: the lower index wins), zero elsewhere;
     *inplace*: zero *x* itself (a contiguous float32 array nobody else needs) and return it."""
     if inplace and not (x.dtype == np.float32 and x.flags.c_contiguous):
         raise ValueError("inplace selection needs a contiguous float32 array")
-    flat = x.reshape(-1) if inplace else _flat32(x)
+    flat = x.reshape(-1) if inplace else np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
     k = int(min(max(k, 0), flat.size))
     if k in (0, flat.size):
         if not inplace:
