@@ -282,8 +282,8 @@ def cli(args) -> None:
     import pandas as pd
     from .outputs import atomic_write
     from .table import render
-    if args.repeat < 1:
-        raise AccelsimError("--repeat must be >= 1")
+    if not 1 <= args.repeat <= 100:
+        raise AccelsimError(f"--repeat must be between 1 and 100, got {args.repeat}")
     res = bench(QUICK if args.quick else None, args.repeat)
     text = json.dumps(res, indent=1)
     out = Path(args.output) if args.output else reports_dir() / "bench" / "bench.json"

@@ -72,6 +72,8 @@ def _bad_files(tmp_path):
 
 @pytest.mark.parametrize("argv,needle", [
     (["run", "-a", "nonesuch", "-w", "alexnet"], "unknown arch"),
+    (["bench", "--repeat", "0"], "between 1 and 100"),
+    (["bench", "--repeat", "1000000"], "between 1 and 100"),
     (["run", "-a", "ideal", "-w", "nonesuch"], "unknown workload"),
     (["run", "-a", "ideal", "-w", "alexnet", "--density", "1.5"], "density must be in (0, 1]"),
     (["run", "-a", "ideal", "-w", "alexnet", "--density", "0"], "density must be in (0, 1]"),
