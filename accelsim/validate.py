@@ -89,9 +89,14 @@ def collect(modules: list[str] | None = None, workers: int | None = None) -> pd.
     df["category"] = df["category"].fillna("unstated")
     df["ok"] = [bool(abs(e) <= t) if e == e else False for e, t in zip(df["error_pct"], df["tolerance_pct"])]
     too_tight = [t < MIN_TOLERANCE_PCT.get(k, 0.0) for k, t in zip(df["source_kind"], df["tolerance_pct"])]
+    # a row must say how its number was read and what it is: without both, its tolerance means nothing
+    unstated = [k not in MIN_TOLERANCE_PCT or c not in CATEGORIES
+                for k, c in zip(df["source_kind"], df["category"])]
     df.loc[too_tight, "ok"] = False
-    df["note"] = ["tolerance tighter than a '" + k + "' source allows" if bad else ""
-                  for k, bad in zip(df["source_kind"], too_tight)]
+    df.loc[unstated, "ok"] = False
+    df["note"] = [f"source kind '{k}' or category '{c}' missing or unknown" if un else
+                  ("tolerance tighter than a '" + k + "' source allows" if bad else "")
+                  for k, c, bad, un in zip(df["source_kind"], df["category"], too_tight, unstated)]
     return df[[c for c in COLUMNS if c in df.columns] + [c for c in df.columns if c not in COLUMNS]]
 
 

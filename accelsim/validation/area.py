@@ -92,9 +92,10 @@ def _fabric(a: dict[str, float]) -> float:
     return float(sum(v for k, v in a.items() if not k.startswith("sram")))
 
 
-def _case(model, quantity, published, value, unit, tol, source):
+def _case(model, quantity, published, value, unit, tol, source, kind):
+    """One area row; *kind* is how the published number was read (``accelsim.validate.MIN_TOLERANCE_PCT``)."""
     return {"model": model, "quantity": quantity, "published": float(published), "accelsim": float(value),
-            "unit": unit, "tolerance_pct": float(tol), "source": source}
+            "unit": unit, "tolerance_pct": float(tol), "source": source, "source_kind": kind, "category": "area"}
 
 
 def eie_cases() -> list[dict]:
@@ -111,12 +112,13 @@ def eie_cases() -> list[dict]:
                                   "(addressing, selects, read ports, queue control) as gate bits; pipeline "
                                   "registers and control beyond these are not counted"}[row]
         out.append(_case("eie", f"{row} area of one PE", EIE_TYPE_UM2[row], _sum(um2, comps), "um2",
-                         30 if row != "combinational" else 50, f"{EIE}, Table II by component type{extra}"))
+                         30 if row != "combinational" else 50, f"{EIE}, Table II by component type{extra}", "table"))
     for module, comps in EIE_MODULES.items():
         out.append(_case("eie", f"{module} area of one PE", EIE_MODULE_UM2[module], _sum(um2, comps), "um2",
                          30 if module in ("SpmatRead", "PtrRead") else 50,
                          f"{EIE}, Table II by module" + (note if module in ("SpmatRead", "PtrRead") else
-                                                         "; small modules: logic beyond the counted items missing")))
+                                                         "; small modules: logic beyond the counted items missing"),
+                         "table"))
     return out
 
 
@@ -128,20 +130,23 @@ def scnn_cases() -> list[dict]:
     src = f"{SCNN}, PE area breakdown and configuration tables, 16 nm (via a secondary summary)"
     scaled = "; 45 nm table scaled by (16/45)^2, optimistic for a FinFET node"
     return [
-        _case("scnn", "accelerator area, 64 PEs", SCNN_CHIP_MM2, total_s, "mm2", 50, src + scaled),
-        _case("dcnn", "accelerator area, 64 PEs (2 MB SRAM)", DCNN_CHIP_MM2, total_d, "mm2", 50, src + scaled),
+        _case("scnn", "accelerator area, 64 PEs", SCNN_CHIP_MM2, total_s, "mm2", 50, src + scaled, "secondary"),
+        _case("dcnn", "accelerator area, 64 PEs (2 MB SRAM)", DCNN_CHIP_MM2, total_d, "mm2", 50, src + scaled,
+              "secondary"),
         _case("scnn", "SCNN area / DCNN area", SCNN_CHIP_MM2 / DCNN_CHIP_MM2, total_s / total_d, "", 25,
-              src + "; node-independent; both keep the same double-buffered 6 KB accumulators per PE here"),
+              src + "; node-independent; DCNN keeps 16 accumulator banks a PE to SCNN's 32", "secondary"),
         _case("scnn", "multiplier array area of one PE", SCNN_PE_MM2["multiplier array"], s["mac"] / pes, "mm2",
-              50, src + scaled + "; the F x I multipliers only (the banks' adders are acc_add)"),
+              50, src + scaled + "; the F x I multipliers only (the banks' adders are acc_add)",
+              "secondary"),
         _case("scnn", "scatter crossbar area of one PE", SCNN_PE_MM2["scatter crossbar"], s["crossbar"] / pes,
               "mm2", 50, src + scaled + "; crossbar as 2:1 multiplexer bits, wiring and the banks' input "
-                                        "queues not counted"),
+                                        "queues not counted", "secondary"),
         _case("scnn", "scatter crossbar / multiplier array", SCNN_PE_MM2["scatter crossbar"] /
-              SCNN_PE_MM2["multiplier array"], s["crossbar"] / s["mac"], "", 50, src + "; node-independent"),
+              SCNN_PE_MM2["multiplier array"], s["crossbar"] / s["mac"], "", 50, src + "; node-independent",
+              "secondary"),
         _case("scnn", "memory share of the PE (IARAM, OARAM, accumulators)", SCNN_MEMORY_SHARE,
               _sum(s, ("iaram", "oaram", "accumulator")) / total_s, "", 30,
-              src + "; node-independent; accumulators priced as flip-flop register files"),
+              src + "; node-independent; accumulators priced as flip-flop register files", "secondary"),
     ]
 
 
@@ -151,11 +156,11 @@ def sigma_cases() -> list[dict]:
     return [
         _case("sigma", "area at 28 nm, 128 x 128", SIGMA_28NM_MM2, _sum(at28), "mm2", 50,
               f"{SIGMA}, abstract (65.10 mm2 at 28 nm); 45 nm table scaled by (28/45)^2; the data SRAM is the "
-              "config's assumed 16 MB"),
+              "config's assumed 16 MB", "text"),
         _case("sigma", "area / TPU-like systolic array of the same multipliers (without SRAM)",
               SIGMA_OVER_SYSTOLIC, _fabric(sg) / _fabric(sy), "", 30,
               f"{SIGMA}, Sec. VI: 38 % more area than a TPU-like array at the same multipliers and frequency "
-              "(read from a secondary summary: wider tolerance); both fabrics without their SRAM"),
+              "(read from a secondary summary: wider tolerance); both fabrics without their SRAM", "secondary"),
     ]
 
 
@@ -165,14 +170,14 @@ def cambricon_cases() -> list[dict]:
     bufs = "; NBin/NBout 8 KB and SB 16 KB per PE are assumptions (docs/cambricon.md)"
     return [
         _case("cambricon_x", "chip area at 65 nm", CAMBRICON_X_MM2, tx, "mm2", 35,
-              f"{CX}, abstract; 45 nm table scaled by (65/45)^2" + bufs),
+              f"{CX}, abstract; 45 nm table scaled by (65/45)^2" + bufs, "text"),
         _case("cambricon_x", "indexing module share of the area", CAMBRICON_X_IM_SHARE, _sum(x, CAMBRICON_IM) / tx, "",
               40, f"{CS}, Sec. 1, quoting Cambricon-X's IM at 31.07 % of area (via secondary summaries); our IM "
-                  "selects Tm neurons out of the assumed 256-neuron stream per PE"),
+                  "selects Tm neurons out of the assumed 256-neuron stream per PE", "secondary"),
         _case("cambricon_s", "chip area at 65 nm", CAMBRICON_S_MM2, ts, "mm2", 35,
-              f"{CS}, abstract (via secondary summaries); 45 nm table scaled by (65/45)^2" + bufs),
+              f"{CS}, abstract (via secondary summaries); 45 nm table scaled by (65/45)^2" + bufs, "secondary"),
         _case("cambricon_s", "Cambricon-S area / Cambricon-X area", CAMBRICON_S_MM2 / CAMBRICON_X_MM2, ts / tx,
-              "", 25, f"{CS} and {CX}, abstracts; node-independent, same assumed buffers in both"),
+              "", 25, f"{CS} and {CX}, abstracts; node-independent, same assumed buffers in both", "secondary"),
     ]
 
 

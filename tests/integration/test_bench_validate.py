@@ -45,15 +45,23 @@ def test_validation_flags_out_of_tolerance(monkeypatch):
     class Fake:
         @staticmethod
         def cases():
+            kind = {"source_kind": "table", "category": "performance"}
             return [{"model": "m", "quantity": "q1", "published": 10.0, "accelsim": 10.5, "unit": "x",
-                     "tolerance_pct": 10, "source": "paper"},
+                     "tolerance_pct": 10, "source": "paper", **kind},
                     {"model": "m", "quantity": "q2", "published": 10.0, "accelsim": 20.0, "unit": "x",
-                     "tolerance_pct": 10, "source": "paper"}]
+                     "tolerance_pct": 10, "source": "paper", **kind},
+                    # within tolerance, but it does not say how its number was read: flagged
+                    {"model": "m", "quantity": "q3", "published": 10.0, "accelsim": 10.0, "unit": "x",
+                     "tolerance_pct": 10, "source": "paper", "category": "area"},
+                    # a figure read by eye cannot claim 5 %
+                    {"model": "m", "quantity": "q4", "published": 10.0, "accelsim": 10.0, "unit": "x",
+                     "tolerance_pct": 5, "source": "paper", "source_kind": "figure", "category": "area"}]
 
     monkeypatch.setattr(v.importlib, "import_module", lambda name: Fake)
     df = collect(["fake"], workers=1)
-    assert df["ok"].tolist() == [True, False]
-    assert df["error_pct"].tolist() == pytest.approx([5.0, 100.0])
+    assert df["ok"].tolist() == [True, False, False, False]
+    assert df["error_pct"].tolist() == pytest.approx([5.0, 100.0, 0.0, 0.0])
+    assert "unstated" in df["note"][2] and "figure" in df["note"][3]
     assert "**FLAG**" in markdown(df).splitlines()[-1]
 
 
