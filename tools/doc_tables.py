@@ -25,7 +25,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"(<!-- validate: ([^>]*?) -->\n)(.*?)(<!-- /validate -->)", re.S)
+
+
+def rewrite_blocks(text: str, tag: str, render) -> str:
+    """Replace what lies between ``<!-- TAG: SPEC -->`` and ``<!-- /TAG -->`` with ``render(SPEC)``."""
+    pat = re.compile(rf"(<!-- {tag}: ([^>]*?) -->\n)(.*?)(<!-- /{tag} -->)", re.S)
+    return pat.sub(lambda m: m.group(1) + render(m.group(2)) + m.group(4), text)
 
 
 def select(df: pd.DataFrame, spec: str) -> pd.DataFrame:
@@ -52,7 +57,7 @@ def block(df: pd.DataFrame, spec: str) -> str:
 
 
 def rewrite(text: str, df: pd.DataFrame) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + block(df, m.group(2)) + m.group(4), text)
+    return rewrite_blocks(text, "validate", lambda spec: block(df, spec))
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,9 @@
 """Regenerate the README's comparison tables (so every number there can be traced to a command).
 
-    .venv/bin/python tools/readme_tables.py            # prints Markdown tables to stdout
+    .venv/bin/python tools/readme_tables.py            # rewrites the README's tables in place
+    .venv/bin/python tools/readme_tables.py --print llama   # prints one table instead
+
+Each table sits between ``<!-- readme_tables: NAME -->`` and ``<!-- /readme_tables -->`` in README.md.
 
 1. Every shipped config on pruned AlexNet (Deep Compression's per-layer densities, profile han2015;
    activations at 50%): network latency, energy, the limiting resource and utilization.
@@ -55,8 +58,16 @@ def llama() -> str:
     return "\n".join(lines)
 
 
+TABLES = {"comparison": comparison, "llama": llama}
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["comparison", "llama"]
-    for w in which:
-        print({"comparison": comparison, "llama": llama}[w]())
-        print()
+    from pathlib import Path
+
+    from doc_tables import rewrite_blocks
+    if sys.argv[1:2] == ["--print"]:
+        for w in sys.argv[2:] or TABLES:
+            print(TABLES[w]() + "\n")
+        sys.exit(0)
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme.write_text(rewrite_blocks(readme.read_text(), "readme_tables", lambda name: TABLES[name]() + "\n"))
+    print(f"rewrote {readme}")
