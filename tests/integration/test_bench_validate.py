@@ -85,6 +85,18 @@ def test_every_model_has_a_published_quantity():
     missing = [m for m in list_models() if m != "ideal" and not any(m in x or x in m for x in models_with_cases)]
     assert not missing, f"models without validation cases: {missing}"
     assert not df["quantity"].eq("(validation module failed)").any(), df[df["quantity"].str.contains("failed")]
+    # every row says how its number was read and what it is (the rule `collect` enforces by flagging)
+    assert not df["note"].str.contains("missing or unknown").any(), df[df["note"] != ""][["model", "quantity"]]
+    # the docs' and the README's tables are this run's (tools/doc_tables.py writes them)
+    import importlib.util
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("doc_tables", root / "tools" / "doc_tables.py")
+    doc_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(doc_tables)
+    stale = [f for f in doc_tables.FILES
+             if doc_tables.rewrite((root / f).read_text(), df) != (root / f).read_text()]
+    assert not stale, f"run `python tools/doc_tables.py`: stale tables in {stale}"
 
 
 def test_condensed_folds_long_runs_keeping_the_worst():
