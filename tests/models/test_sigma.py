@@ -8,7 +8,7 @@ import pytest
 
 import accelsim
 from accelsim.arch import get_model, load_arch
-from accelsim.arch.sigma import SigmaParams, _fold_walk, benes_hops, estimate
+from accelsim.arch.sigma import _fold_walk, benes_hops, estimate
 from accelsim.errors import AccelsimError, ConfigError, ModelError
 from accelsim.results import finish
 from accelsim.traces import LayerTrace

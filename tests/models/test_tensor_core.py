@@ -7,7 +7,6 @@ A100 SM holds two of them. Its k-step is 128*128*32/1024 = 512 cycles of math ag
 x 2 B of ldmatrix reads + 2 x 128*32*2 B of fills) / 128 B/clk = 384 cycles of shared memory: math-bound.
 """
 import math
-import warnings
 
 import numpy as np
 import pytest

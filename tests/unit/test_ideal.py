@@ -1,6 +1,4 @@
 """The ideal roofline: effectual MACs at peak, operands moved once."""
-import math
-
 import numpy as np
 
 import accelsim

@@ -339,8 +339,3 @@ def test_unknown_model_is_a_user_error():
     from accelsim.traces.real import capture
     with pytest.raises(AccelsimError, match="not a network"):
         capture("alexnet")
-
-
-def test_missing_package_is_a_clear_error():
-    with pytest.raises(TraceError, match="pip install --no-deps not-a-package"):
-        package_dir("not_a_package_xyz", "not-a-package")

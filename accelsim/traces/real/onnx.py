@@ -506,7 +506,7 @@ def _fold_constants(model) -> None:
 def prepare(model, where: str, input_shapes: dict[str, tuple] | None = None, batch: int | None = None,
             declared: dict[str, tuple] | None = None):
     """Fix input shapes, fold constants, infer shapes. Returns ``(model, inputs, input_types, shapes)``."""
-    onnx = _onnx()
+    _onnx()   # a clear error when the package is missing
     from onnx import shape_inference
     model = copy.deepcopy(model)
     check_ops(model, where)
