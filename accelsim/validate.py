@@ -22,6 +22,7 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import validation
@@ -134,6 +135,75 @@ def condensed(df: pd.DataFrame, max_per_source: int = 6) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: where the figure stops drawing an error (a point beyond is drawn at the edge as a triangle)
+FIGURE_CLIP_PCT = 100.0
+#: the marker of each source kind in the figure
+KIND_MARKERS = {"text": "o", "table": "s", "figure": "^", "secondary": "D", "exact": "P", "identity": "X"}
+
+
+def figure(df: pd.DataFrame, categories=("performance", "energy")):
+    """A forest plot of the published *categories*: one row per quantity, grouped by model, its signed error
+    (a dot; a triangle at the edge beyond +-FIGURE_CLIP_PCT) over its tolerance band (grey). Flagged rows are
+    vermillion, the rest blue; the marker says how the published number was read. Returns ``(fig, ax)``."""
+    from .report.plots import PALETTE
+    import matplotlib.pyplot as plt
+    rows = df[df["category"].isin(categories)].sort_values(["model"], kind="stable").reset_index(drop=True)
+    if rows.empty:
+        raise AccelsimError(f"no validation rows in categories {', '.join(categories)}")
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(7.16, 1.7 + 0.118 * n))
+    y = np.arange(n)[::-1]
+    lim = FIGURE_CLIP_PCT
+    ax.barh(y, 2 * np.minimum(rows["tolerance_pct"], lim), left=-np.minimum(rows["tolerance_pct"], lim),
+            height=0.7, color="0.88", edgecolor="none", zorder=1)
+    ax.axvline(0.0, color="0.3", lw=0.6, zorder=2)
+    err = rows["error_pct"].to_numpy(float)
+    for kind, marker in KIND_MARKERS.items():
+        for ok, color in ((True, PALETTE[0]), (False, PALETTE[3])):
+            m = ((rows["source_kind"] == kind) & (rows["ok"] == ok)).to_numpy()
+            inside = m & (np.abs(err) <= lim)
+            ax.scatter(err[inside], y[inside], marker=marker, s=14, color=color, zorder=3, linewidths=0)
+            out = m & (np.abs(err) > lim)
+            for e, yy in zip(err[out], y[out]):
+                ax.scatter([np.sign(e) * lim], [yy], marker=">" if e > 0 else "<", s=22, color=color, zorder=3)
+                ax.annotate(f"{e:+.0f}%", (np.sign(e) * lim, yy), xytext=(-4 if e > 0 else 4, 0),
+                            textcoords="offset points", ha="right" if e > 0 else "left", va="center",
+                            fontsize=5.5, color=color)
+    labels = [q if len(q) <= 70 else q[:67] + "..." for q in rows["quantity"]]
+    ax.set_yticks(y, labels, fontsize=5.5)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlim(-lim * 1.04, lim * 1.04)
+    ax.set_xlabel("accelsim against the published value (signed error, %)\ngrey: the tolerance fixed for the row")
+    ax.grid(axis="y", visible=False)
+    # model groups: a rule between groups and the model's name at the right
+    models = rows["model"].to_numpy()
+    starts = [0] + [i for i in range(1, n) if models[i] != models[i - 1]] + [n]
+    for a, b in zip(starts, starts[1:]):
+        if a:
+            ax.axhline(n - a - 0.5, color="0.6", lw=0.5)
+        ax.text(1.01, 1 - (a + b) / 2 / n, models[a], transform=ax.transAxes, va="center", ha="left",
+                fontsize=6.5)
+    h = headline(rows)
+    fig.suptitle(f"{h['quantities']} published {' and '.join(categories)} quantities: median |error| "
+                 f"{h['median_abs_error_pct']:.1f}%,\n{h['flagged']} outside their tolerance (vermillion)",
+                 fontsize=7.5)
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], ls="", marker=m, color="0.3", markersize=4, label=k) for k, m in KIND_MARKERS.items()
+               if (rows["source_kind"] == k).any()]
+    ax.legend(handles=handles, title="published number read from", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              fontsize=5.5, title_fontsize=5.5, ncol=len(handles))
+    return fig, ax
+
+
+def write_figure(df: pd.DataFrame, outdir: Path, name: str = "validation", formats=None) -> list[Path]:
+    """The forest plot as NAME.png/.svg/.pdf (or *formats*) in *outdir*."""
+    from .report.plots import save_figure, styled
+    with styled(formats=formats):
+        fig, _ = figure(df)
+        return save_figure(fig, outdir, name, "Each published performance and energy quantity: accelsim's signed "
+                           "error over the tolerance fixed by how the number was read.")
+
+
 def cli(args) -> None:
     df = collect()
     if df.empty:
@@ -144,6 +214,7 @@ def cli(args) -> None:
     public.to_csv(out / "validation.csv", index=False)
     (out / "validation.md").write_text(markdown(public) + "\n")
     (out / "validation_summary.md").write_text(markdown(condensed(public)) + "\n")
+    write_figure(public, out)
     if args.json:
         from .io import rows_json
         sys.stdout.write(rows_json(public) + "\n")
@@ -154,5 +225,5 @@ def cli(args) -> None:
         h = headline(public)
         print(f"\n{len(public)} quantities, {n_bad} outside tolerance (flagged). Published performance and energy: "
               f"{h['quantities']} quantities, median |error| {h['median_abs_error_pct']:.1f}%, worst "
-              f"{h['max_abs_error_pct']:.1f}%, {h['flagged']} flagged. Written to {out}/validation.csv "
-              "and validation.md", file=sys.stderr)
+              f"{h['max_abs_error_pct']:.1f}%, {h['flagged']} flagged. Written to {out}/validation.csv, "
+              "validation.md and validation.png", file=sys.stderr)

@@ -149,7 +149,7 @@ def run_demo(outdir: Path | None = None, quick: bool = False, executor: str = "p
         sections.append(sec)
 
     # 8. validation
-    sec = _validation_section()
+    sec = _validation_section(plots)
     if sec:
         sections.append(sec)
     fail = _failures_section(outdir)
@@ -257,17 +257,18 @@ def _codesign_section(outdir: Path, quick: bool) -> Section | None:
                    images=[png])
 
 
-def _validation_section() -> Section | None:
-    from ..validate import collect
+def _validation_section(plots: Path) -> Section | None:
+    from ..validate import collect, write_figure
     _log("validation")
     df = collect()
     if df.empty:
         return None
     df = df.drop(columns=[c for c in ("traceback",) if c in df.columns])
     bad = int((~df["ok"]).sum())
+    png = write_figure(df, plots)[0]
     return Section("Validation against the papers",
                    f"{len(df)} published quantities; {bad} outside their stated tolerance (ok = False).",
-                   tables=[("", df)])
+                   tables=[("", df)], images=[png])
 
 
 def demo_cli(args) -> None:

@@ -110,3 +110,37 @@ def test_condensed_folds_long_runs_keeping_the_worst():
     first = out.iloc[0]
     assert first["quantity"].startswith("8 cases (6 within tolerance); worst: c7")
     assert first["error_pct"] == 70.0 and not first["ok"]
+
+
+def test_validation_figure_draws_every_published_row(tmp_path):
+    """One row per performance/energy quantity; flagged rows in vermillion; errors beyond the clip at the edge."""
+    from accelsim.report.plots import PALETTE
+    from accelsim.validate import FIGURE_CLIP_PCT, figure, write_figure
+    import matplotlib.colors as mc
+    kind = {"unit": "x", "source": "paper"}
+    df = pd.DataFrame([
+        {"model": "a", "quantity": "q1", "published": 1.0, "accelsim": 1.05, "error_pct": 5.0, "tolerance_pct": 10.0,
+         "ok": True, "source_kind": "text", "category": "performance", **kind},
+        {"model": "a", "quantity": "q2", "published": 1.0, "accelsim": 1.3, "error_pct": 30.0, "tolerance_pct": 10.0,
+         "ok": False, "source_kind": "table", "category": "energy", **kind},
+        {"model": "b", "quantity": "q3", "published": 1.0, "accelsim": 4.0, "error_pct": 300.0, "tolerance_pct": 50.0,
+         "ok": False, "source_kind": "figure", "category": "performance", **kind},
+        {"model": "b", "quantity": "area", "published": 1.0, "accelsim": 9.0, "error_pct": 800.0,
+         "tolerance_pct": 50.0, "ok": False, "source_kind": "table", "category": "area", **kind},
+    ])
+    fig, ax = figure(df)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["q1", "q2", "q3"]   # the area row is not drawn
+    pts = {}
+    for coll in ax.collections:
+        off = coll.get_offsets()
+        if len(off):
+            for (x, y), c in zip(off, coll.get_facecolors() if len(coll.get_facecolors()) == len(off)
+                                  else [coll.get_facecolors()[0]] * len(off)):
+                pts[int(round(y))] = (float(x), mc.to_hex(c))
+    # rows are drawn top-down: q1 at y=2, q2 at y=1, q3 at y=0
+    assert pts[2] == (5.0, PALETTE[0].lower()) and pts[1] == (30.0, PALETTE[3].lower())
+    assert pts[0] == (FIGURE_CLIP_PCT, PALETTE[3].lower())       # 300% drawn at the edge
+    assert "3 published performance and energy quantities" in fig._suptitle.get_text()
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    assert [p.suffix for p in write_figure(df, tmp_path)] == [".png", ".svg", ".pdf"]
