@@ -393,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("validate", help="published results reproduced, with the error of each")
     s.add_argument("--json", action="store_true", help="print only a JSON list of the cases")
     s.add_argument("-o", "--output", help="directory (default reports/validation)")
+    s.add_argument("--model", action="append", metavar="NAME", dest="models",
+                   help="only this model's validation (repeatable; e.g. scnn, eie, tensor_core)")
     s.set_defaults(fn=cmd_validate)
 
     s = sub.add_parser("bench", help="simulator speed and memory, as JSON")

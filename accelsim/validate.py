@@ -77,7 +77,7 @@ def collect(modules: list[str] | None = None, workers: int | None = None) -> pd.
             per = list(pool.map(module_cases, names))
     else:
         per = [module_cases(n) for n in names]
-    rows = [r for rs in per for r in rs]
+    rows = [{**r, "module": name} for name, rs in zip(names, per) for r in rs]
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -204,8 +204,21 @@ def write_figure(df: pd.DataFrame, outdir: Path, name: str = "validation", forma
                            "error over the tolerance fixed by how the number was read.")
 
 
+def select_models(wanted: list[str], workers: int | None = None) -> pd.DataFrame:
+    """The rows of the validation modules named *wanted* (``scnn`` brings its DCNN rows), with the area rows of
+    the models they cover; an unknown name is a user error naming the choices."""
+    mods = validation_modules()
+    bad = [w for w in wanted if w not in mods or w == "area"]
+    if bad:
+        raise AccelsimError(f"no validation module '{bad[0]}' (choose from "
+                            f"{', '.join(m for m in mods if m != 'area')})")
+    df = collect(list(dict.fromkeys([*wanted, "area"])), workers)
+    own = df[df["module"].isin(wanted)]
+    return df[df["module"].isin(wanted) | (df["module"].eq("area") & df["model"].isin(set(own["model"])))]
+
+
 def cli(args) -> None:
-    df = collect()
+    df = select_models(args.models) if getattr(args, "models", None) else collect()
     if df.empty:
         raise AccelsimError("no validation cases found")
     out = Path(args.output) if args.output else reports_dir() / "validation"

@@ -144,3 +144,29 @@ def test_validation_figure_draws_every_published_row(tmp_path):
     import matplotlib.pyplot as plt
     plt.close(fig)
     assert [p.suffix for p in write_figure(df, tmp_path)] == [".png", ".svg", ".pdf"]
+
+
+def test_validate_one_model_keeps_its_rows_and_its_areas(monkeypatch):
+    import accelsim.validate as v
+    from accelsim.errors import AccelsimError
+    row = {"unit": "x", "source": "paper", "source_kind": "table", "published": 1.0, "accelsim": 1.0,
+           "tolerance_pct": 10}
+    mods = {"scnn": [{"model": "scnn", "quantity": "s", "category": "performance", **row},
+                     {"model": "dcnn", "quantity": "d", "category": "energy", **row}],
+            "eie": [{"model": "eie", "quantity": "e", "category": "performance", **row}],
+            "area": [{"model": m, "quantity": f"{m} area", "category": "area", **row} for m in ("scnn", "dcnn", "eie")]}
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        def cases(self):
+            return mods[self.name]
+
+    monkeypatch.setattr(v, "validation_modules", lambda: sorted(mods))
+    monkeypatch.setattr(v.importlib, "import_module", lambda name: Fake(name.rsplit(".", 1)[1]))
+    df = v.select_models(["scnn"], workers=1)
+    assert sorted(df["quantity"]) == ["d", "dcnn area", "s", "scnn area"]
+    assert set(df["module"]) == {"scnn", "area"}
+    with pytest.raises(AccelsimError, match="no validation module 'area'"):
+        v.select_models(["area"])
