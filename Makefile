@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-all bench validate wheel smoke clean
+.PHONY: demo test test-all bench validate docs wheel smoke clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/accelsim validate
+
+# rewrite the measured tables in README.md and docs/*.md (and docs/img/validation.png) from fresh runs
+docs: $(STAMP)
+	$(BIN)/python tools/doc_tables.py
+	$(BIN)/python tools/readme_tables.py
 
 # the wheel, built from a clean copy of the tracked files (stale build files would leak into it), into build/dist/
 wheel: $(STAMP)
