@@ -196,12 +196,25 @@ def figure(df: pd.DataFrame, categories=("performance", "energy")):
 
 
 def write_figure(df: pd.DataFrame, outdir: Path, name: str = "validation", formats=None) -> list[Path]:
-    """The forest plot as NAME.png/.svg/.pdf (or *formats*) in *outdir*."""
+    """The forest plot as NAME.png/.svg/.pdf (or *formats*) in *outdir*, PNG first; none (``[]``) when *df*
+    has no performance or energy row to draw (a module of reference rows only, e.g. ``systolic``)."""
     from .report.plots import save_figure, styled
+    if not df["category"].isin(("performance", "energy")).any():
+        return []
     with styled(formats=formats):
         fig, _ = figure(df)
         return save_figure(fig, outdir, name, "Each published performance and energy quantity: accelsim's signed "
                            "error over the tolerance fixed by how the number was read.")
+
+
+def summary(df: pd.DataFrame) -> str:
+    """One sentence: how many rows, how many flagged, and the headline over the performance and energy rows."""
+    h = headline(df)
+    line = f"{len(df)} quantities, {int((~df['ok']).sum())} outside tolerance (flagged)"
+    if h["quantities"]:
+        line += (f". Published performance and energy: {h['quantities']} quantities, median |error| "
+                 f"{h['median_abs_error_pct']:.1f}%, worst {h['max_abs_error_pct']:.1f}%, {h['flagged']} flagged")
+    return line
 
 
 def select_models(wanted: list[str], workers: int | None = None) -> pd.DataFrame:
@@ -227,16 +240,12 @@ def cli(args) -> None:
     public.to_csv(out / "validation.csv", index=False)
     (out / "validation.md").write_text(markdown(public) + "\n")
     (out / "validation_summary.md").write_text(markdown(condensed(public)) + "\n")
-    write_figure(public, out)
+    drawn = write_figure(public, out)
     if args.json:
         from .io import rows_json
         sys.stdout.write(rows_json(public) + "\n")
     else:
         print(render(public, ["model", "quantity", "published", "accelsim", "unit", "error_pct", "tolerance_pct",
                               "ok"], max_rows=500))
-        n_bad = int((~public["ok"]).sum())
-        h = headline(public)
-        print(f"\n{len(public)} quantities, {n_bad} outside tolerance (flagged). Published performance and energy: "
-              f"{h['quantities']} quantities, median |error| {h['median_abs_error_pct']:.1f}%, worst "
-              f"{h['max_abs_error_pct']:.1f}%, {h['flagged']} flagged. Written to {out}/validation.csv, "
-              "validation.md and validation.png", file=sys.stderr)
+        print(f"\n{summary(public)}. Written to {out}/validation.csv, validation.md"
+              + (" and validation.png" if drawn else ""), file=sys.stderr)

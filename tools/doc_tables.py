@@ -45,17 +45,11 @@ def select(df: pd.DataFrame, spec: str) -> pd.DataFrame:
 
 
 def block(df: pd.DataFrame, spec: str) -> str:
-    from accelsim.validate import condensed, headline, markdown
+    from accelsim.validate import condensed, markdown, summary
     rows = select(df, spec)
     if rows.empty:
         raise SystemExit(f"doc_tables: no validation rows for '{spec}'")
-    h = headline(rows)
-    flagged = int((~rows["ok"]).sum())
-    line = f"{len(rows)} rows, {flagged} outside tolerance"
-    if h["quantities"]:
-        line += (f"; published performance and energy: {h['quantities']} rows, median |error| "
-                 f"{h['median_abs_error_pct']:.1f}%, worst {h['max_abs_error_pct']:.1f}%, {h['flagged']} flagged")
-    return markdown(condensed(rows)) + f"\n\n{line} (`accelsim validate`).\n"
+    return markdown(condensed(rows)) + f"\n\n{summary(rows)} (`accelsim validate`).\n"
 
 
 def rewrite(text: str, df: pd.DataFrame) -> str:
@@ -68,6 +62,8 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="only report files that would change")
     a = ap.parse_args(argv)
     if a.csv:
+        if not Path(a.csv).is_file():
+            raise SystemExit(f"doc_tables: '{a.csv}' is not a validation.csv file")
         df = pd.read_csv(a.csv, keep_default_na=False, na_values=[""])
         df["unit"] = df["unit"].fillna("")
     else:
@@ -85,7 +81,8 @@ def main(argv=None) -> int:
     if not a.check:
         from accelsim.validate import write_figure
         from accelsim.report.plots import STYLES, styled
-        with styled(dataclasses.replace(STYLES["default"], dpi=120)):   # a screen's resolution keeps the PNG near 260 KB
+        # a screen's resolution (120 dpi) keeps the committed PNG near 260 KB
+        with styled(dataclasses.replace(STYLES["default"], dpi=120)):
             write_figure(df, ROOT / "docs" / "img", formats=("png",))
     print(("would change: " if a.check else "rewrote: ") + (", ".join(stale) or "nothing")
           + ("" if a.check else "; drew docs/img/validation.png"))

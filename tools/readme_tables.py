@@ -64,10 +64,15 @@ if __name__ == "__main__":
     from pathlib import Path
 
     from doc_tables import rewrite_blocks
+
+    def table(name: str) -> str:
+        if name not in TABLES:
+            raise SystemExit(f"readme_tables: no table '{name}' (tables: {', '.join(TABLES)})")
+        return TABLES[name]()
     if sys.argv[1:2] == ["--print"]:
         for w in sys.argv[2:] or TABLES:
-            print(TABLES[w]() + "\n")
+            print(table(w) + "\n")
         sys.exit(0)
     readme = Path(__file__).resolve().parent.parent / "README.md"
-    readme.write_text(rewrite_blocks(readme.read_text(), "readme_tables", lambda name: TABLES[name]() + "\n"))
+    readme.write_text(rewrite_blocks(readme.read_text(), "readme_tables", lambda name: table(name) + "\n"))
     print(f"rewrote {readme}")

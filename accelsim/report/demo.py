@@ -265,10 +265,9 @@ def _validation_section(plots: Path) -> Section | None:
         return None
     df = df.drop(columns=[c for c in ("traceback",) if c in df.columns])
     bad = int((~df["ok"]).sum())
-    png = write_figure(df, plots)[0]
     return Section("Validation against the papers",
                    f"{len(df)} published quantities; {bad} outside their stated tolerance (ok = False).",
-                   tables=[("", df)], images=[png])
+                   tables=[("", df)], images=write_figure(df, plots)[:1])
 
 
 def demo_cli(args) -> None:

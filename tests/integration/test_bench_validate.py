@@ -170,3 +170,16 @@ def test_validate_one_model_keeps_its_rows_and_its_areas(monkeypatch):
     assert set(df["module"]) == {"scnn", "area"}
     with pytest.raises(AccelsimError, match="no validation module 'area'"):
         v.select_models(["area"])
+
+
+def test_summary_and_no_figure_without_published_rows(tmp_path):
+    from accelsim.validate import summary, write_figure
+    row = {"model": "m", "unit": "", "source": "s", "source_kind": "exact", "published": 1.0, "accelsim": 1.0,
+           "error_pct": 0.0, "tolerance_pct": 0.0}
+    ref = pd.DataFrame([{**row, "quantity": "a", "ok": True, "category": "reference"},
+                        {**row, "quantity": "b", "ok": False, "category": "reference"}])
+    assert summary(ref) == "2 quantities, 1 outside tolerance (flagged)"
+    assert write_figure(ref, tmp_path) == [] and not list(tmp_path.iterdir())
+    perf = pd.concat([ref, pd.DataFrame([{**row, "quantity": "c", "ok": True, "category": "energy",
+                                          "error_pct": -4.0}])])
+    assert summary(perf).endswith("1 quantities, median |error| 4.0%, worst 4.0%, 0 flagged")
